@@ -1,0 +1,112 @@
+package bedrock
+
+import (
+	"slices"
+	"strings"
+)
+
+// Model describes a model id clients may use and what it resolves to.
+type Model struct {
+	// ID is the id clients send: a foundation-model id, an inference-profile
+	// id, or an application-profile ARN.
+	ID string
+	// Name is a human name (for application profiles, the name clients may use).
+	Name string
+	// FoundationModelID is the underlying foundation model, e.g.
+	// anthropic.claude-3-7-sonnet-20250219-v1:0; it decides the quirks below.
+	FoundationModelID string
+	// Provider is the model provider as Bedrock names it (Anthropic, Amazon...).
+	Provider string
+	// InputModalities lists TEXT, IMAGE, ... as reported by Bedrock; empty when unknown.
+	InputModalities []string
+	// OutputModalities lists TEXT, EMBEDDING, IMAGE.
+	OutputModalities []string
+	// Streaming reports whether ConverseStream is supported.
+	Streaming bool
+	// Created is the Unix time shown in GET /models.
+	Created int64
+}
+
+// FoundationModelOf derives the foundation-model id from a model id: it strips
+// a cross-region prefix (us., eu., apac., global., ...) and an ARN's path.
+func FoundationModelOf(id string) string {
+	if strings.HasPrefix(id, "arn:") {
+		if i := strings.LastIndexByte(id, '/'); i >= 0 {
+			id = id[i+1:]
+		}
+	}
+	if i := strings.IndexByte(id, '.'); i > 0 && i <= 7 {
+		switch id[:i] {
+		case "us", "eu", "apac", "global", "us-gov", "jp", "au", "ca":
+			return id[i+1:]
+		}
+	}
+	return id
+}
+
+// AcceptsImages reports whether image content may be sent. Unknown
+// modalities allow it and leave the decision to Bedrock.
+func (m Model) AcceptsImages() bool {
+	return len(m.InputModalities) == 0 || slices.Contains(m.InputModalities, "IMAGE")
+}
+
+func (m Model) foundation() string {
+	if m.FoundationModelID != "" {
+		return m.FoundationModelID
+	}
+	return FoundationModelOf(m.ID)
+}
+
+// quirks are the per-family facts Bedrock's control plane does not report.
+// They are kept in this one table, keyed by foundation-model id prefix.
+type quirks struct {
+	reasoning     reasoningStyle
+	promptCache   bool // accepts cachePoint blocks
+	forcedTools   bool // accepts toolChoice any/tool
+	tempXorTopP   bool // rejects temperature and topP together
+	reasoningBack bool // accepts reasoningContent blocks in history
+}
+
+type reasoningStyle int
+
+const (
+	reasoningNone      reasoningStyle = iota
+	reasoningAnthropic                // additionalModelRequestFields.thinking
+	reasoningDeepSeek                 // reasoning_config: "low"|"medium"|"high"
+	reasoningNova                     // reasoningConfig{type,maxReasoningEffort}
+	reasoningOpenAI                   // reasoning_effort
+)
+
+var familyQuirks = []struct {
+	prefix string
+	q      quirks
+}{
+	{"anthropic.claude-sonnet-4-5", quirks{reasoningAnthropic, true, true, true, true}},
+	{"anthropic.claude-sonnet-4-6", quirks{reasoningAnthropic, true, true, true, true}},
+	{"anthropic.claude-haiku-4-5", quirks{reasoningAnthropic, true, true, true, true}},
+	{"anthropic.claude-opus-4-5", quirks{reasoningAnthropic, true, true, true, true}},
+	{"anthropic.claude-opus-4-6", quirks{reasoningAnthropic, true, true, true, true}},
+	{"anthropic.claude-opus-4-7", quirks{reasoningAnthropic, true, true, true, true}},
+	{"anthropic.claude-3-7", quirks{reasoningAnthropic, true, true, false, true}},
+	{"anthropic.claude-sonnet-4", quirks{reasoningAnthropic, true, true, false, true}},
+	{"anthropic.claude-opus-4", quirks{reasoningAnthropic, true, true, false, true}},
+	{"anthropic.claude-3-5-haiku", quirks{reasoningNone, true, true, false, false}},
+	{"anthropic.claude-instant", quirks{reasoningNone, false, true, false, false}},
+	{"anthropic.claude-v", quirks{reasoningNone, false, true, false, false}},
+	{"anthropic.", quirks{reasoningNone, false, true, false, false}},
+	{"amazon.nova-2", quirks{reasoningNova, true, true, false, false}},
+	{"amazon.nova", quirks{reasoningNone, true, true, false, false}},
+	{"deepseek.v3", quirks{reasoningDeepSeek, false, false, false, false}},
+	{"openai.gpt-oss", quirks{reasoningOpenAI, false, false, false, false}},
+	{"mistral.", quirks{reasoningNone, false, true, false, false}},
+}
+
+func (m Model) quirks() quirks {
+	fm := m.foundation()
+	for _, f := range familyQuirks {
+		if strings.HasPrefix(fm, f.prefix) {
+			return f.q
+		}
+	}
+	return quirks{}
+}

@@ -1,0 +1,411 @@
+package bedrock
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/document"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+
+	"github.com/openbedrock/gateway/app/openai"
+)
+
+// MaxChoices is the largest `n` accepted: each choice is one Bedrock call.
+const MaxChoices = 8
+
+// Translator turns OpenAI chat requests into Bedrock Converse calls.
+type Translator struct {
+	// PromptCaching adds cache points after the system prompt and the last
+	// user turn for models that support them (ENABLE_PROMPT_CACHING).
+	PromptCaching bool
+	// Media fetches and decodes image and file parts.
+	Media *MediaFetcher
+}
+
+// Call is an OpenAI request translated for Bedrock.
+type Call struct {
+	Input *bedrockruntime.ConverseInput
+	// JSONTool names the forced tool that carries a response_format answer;
+	// its input is returned to the client as message content.
+	JSONTool string
+	// JSONWrapped is true when a non-object schema was wrapped in {"value": ...}.
+	JSONWrapped bool
+	// N is the number of choices requested.
+	N int
+}
+
+// StreamInput returns the same call as a ConverseStream input.
+func (c *Call) StreamInput() *bedrockruntime.ConverseStreamInput {
+	in := c.Input
+	return &bedrockruntime.ConverseStreamInput{
+		ModelId:                           in.ModelId,
+		Messages:                          in.Messages,
+		System:                            in.System,
+		InferenceConfig:                   in.InferenceConfig,
+		ToolConfig:                        in.ToolConfig,
+		AdditionalModelRequestFields:      in.AdditionalModelRequestFields,
+		AdditionalModelResponseFieldPaths: in.AdditionalModelResponseFieldPaths,
+		RequestMetadata:                   in.RequestMetadata,
+	}
+}
+
+var reasoningEfforts = map[string]int{"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+
+// Translate builds the Converse call for req against model m.
+func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRequest, m Model) (*Call, error) {
+	q := m.quirks()
+	call := &Call{N: 1, Input: &bedrockruntime.ConverseInput{ModelId: aws.String(m.ID)}}
+	in := call.Input
+
+	if req.N != nil {
+		switch n := *req.N; {
+		case n < 1 || n > MaxChoices:
+			return nil, badRequest("n", "n must be between 1 and %d", MaxChoices)
+		case n > 1 && req.Stream:
+			return nil, badRequest("n", "n > 1 is not supported with stream: true")
+		default:
+			call.N = n
+		}
+	}
+
+	extra, caching, err := extraFields(req)
+	if err != nil {
+		return nil, err
+	}
+	if t.PromptCaching {
+		caching = cachingSwitch{system: true, messages: true}.or(caching)
+	}
+	caching.system = caching.system && q.promptCache
+	caching.messages = caching.messages && q.promptCache
+
+	// Inference parameters.
+	cfg := &types.InferenceConfiguration{}
+	maxTokens := req.MaxCompletionTokens
+	param := "max_completion_tokens"
+	if maxTokens == nil {
+		maxTokens, param = req.MaxTokens, "max_tokens"
+	}
+	if maxTokens != nil {
+		if *maxTokens < 1 {
+			return nil, badRequest(param, "%s must be at least 1", param)
+		}
+		cfg.MaxTokens = aws.Int32(int32(min(*maxTokens, 1<<30)))
+	}
+	if v := req.Temperature; v != nil {
+		if *v < 0 || *v > 2 {
+			return nil, badRequest("temperature", "temperature must be between 0 and 2")
+		}
+		// Bedrock models take 0..1; OpenAI allows up to 2.
+		cfg.Temperature = aws.Float32(float32(min(*v, 1)))
+	}
+	if v := req.TopP; v != nil {
+		if *v < 0 || *v > 1 {
+			return nil, badRequest("top_p", "top_p must be between 0 and 1")
+		}
+		cfg.TopP = aws.Float32(float32(*v))
+	}
+	if len(req.Stop) > 0 {
+		cfg.StopSequences = slices.DeleteFunc(slices.Clone([]string(req.Stop)), func(s string) bool { return s == "" })
+	}
+	if cfg.Temperature != nil && cfg.TopP != nil && q.tempXorTopP {
+		cfg.TopP = nil
+	}
+
+	// Reasoning.
+	thinking, err := t.reasoning(req, q, cfg, extra)
+	if err != nil {
+		return nil, err
+	}
+
+	// Tools and response format.
+	tools, err := toolSpecs(req.Tools)
+	if err != nil {
+		return nil, err
+	}
+	keepTools := len(tools) > 0 && (req.ToolChoice == nil || req.ToolChoice.Mode != "none")
+	var choice types.ToolChoice
+	if keepTools && req.ToolChoice != nil {
+		switch req.ToolChoice.Mode {
+		case "required":
+			choice = &types.ToolChoiceMemberAny{}
+		case "function":
+			if !slices.ContainsFunc(tools, func(s types.ToolSpecification) bool { return aws.ToString(s.Name) == req.ToolChoice.Function }) {
+				return nil, badRequest("tool_choice", "tool_choice names function %q, which is not in tools", req.ToolChoice.Function)
+			}
+			choice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(req.ToolChoice.Function)}}
+		}
+	}
+	if rf := req.ResponseFormat; rf != nil {
+		spec, wrapped, err := responseFormatTool(rf)
+		if err != nil {
+			return nil, err
+		}
+		if spec != nil {
+			call.JSONTool, call.JSONWrapped = aws.ToString(spec.Name), wrapped
+			tools = append(tools, *spec)
+			keepTools = true
+			switch {
+			case !q.forcedTools || thinking:
+				// Thinking forbids forced tool use; ask instead.
+			case len(tools) == 1:
+				choice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: spec.Name}}
+			default:
+				choice = &types.ToolChoiceMemberAny{}
+			}
+		}
+	}
+	if !q.forcedTools {
+		choice = nil
+	}
+
+	// Messages.
+	conv, err := t.messages(ctx, req.Messages, m, q, keepTools, thinking)
+	if err != nil {
+		return nil, err
+	}
+	if thinking && conv.lastToolTurnWithoutReasoning {
+		// Claude rejects a tool-use turn without its thinking block while
+		// thinking is on; clients that dropped the block get thinking off.
+		delete(extra, "thinking")
+		thinking = false
+		for i := range conv.turns {
+			conv.turns[i].Content = dropReasoning(conv.turns[i].Content)
+		}
+	}
+	if call.JSONTool != "" && (thinking || !q.forcedTools) {
+		conv.system = append(conv.system, &types.SystemContentBlockMemberText{
+			Value: fmt.Sprintf("Give your final answer by calling the %s tool.", call.JSONTool)})
+	}
+	if caching.system && len(conv.system) > 0 {
+		conv.system = append(conv.system, &types.SystemContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault}})
+	}
+	if caching.messages {
+		addCachePointToLastUser(conv.turns)
+	}
+	in.Messages = conv.turns
+	in.System = conv.system
+
+	if keepTools {
+		tc := &types.ToolConfiguration{ToolChoice: choice}
+		for i := range tools {
+			tc.Tools = append(tc.Tools, &types.ToolMemberToolSpec{Value: tools[i]})
+			if i < len(req.Tools) && req.Tools[i].CacheControl != nil && q.promptCache {
+				tc.Tools = append(tc.Tools, &types.ToolMemberCachePoint{Value: cachePoint(req.Tools[i].CacheControl)})
+			}
+		}
+		in.ToolConfig = tc
+	}
+	if cfg.MaxTokens != nil || cfg.Temperature != nil || cfg.TopP != nil || len(cfg.StopSequences) > 0 {
+		in.InferenceConfig = cfg
+	}
+	if len(extra) > 0 {
+		in.AdditionalModelRequestFields = document.NewLazyDocument(extra)
+	}
+	return call, nil
+}
+
+// reasoning maps reasoning_effort and an explicit thinking object onto the
+// model's own reasoning switch. It reports whether Claude thinking is on.
+func (t *Translator) reasoning(req *openai.ChatCompletionRequest, q quirks, cfg *types.InferenceConfiguration, extra map[string]any) (bool, error) {
+	effort := req.ReasoningEffort
+	if effort != "" && effort != "none" {
+		if _, ok := reasoningEfforts[effort]; !ok {
+			return false, badRequest("reasoning_effort", "reasoning_effort must be one of none, minimal, low, medium, high")
+		}
+	}
+	if len(req.Thinking) > 0 {
+		var v any
+		if err := json.Unmarshal(req.Thinking, &v); err != nil {
+			return false, badRequest("thinking", "thinking must be a JSON object")
+		}
+		extra["thinking"] = v
+	}
+	if _, explicit := extra["thinking"]; !explicit && effort != "" && effort != "none" {
+		switch q.reasoning {
+		case reasoningAnthropic:
+			budget := reasoningEfforts[effort]
+			if cfg.MaxTokens != nil {
+				mt := int(*cfg.MaxTokens)
+				if mt <= 1024 {
+					return false, badRequest("max_tokens", "reasoning needs max_tokens above 1024 for this model, got %d", mt)
+				}
+				budget = max(1024, min(budget, mt/2))
+			}
+			extra["thinking"] = map[string]any{"type": "enabled", "budget_tokens": budget}
+		case reasoningDeepSeek:
+			extra["reasoning_config"] = effortLevel(effort)
+		case reasoningNova:
+			extra["reasoningConfig"] = map[string]any{"type": "enabled", "maxReasoningEffort": effortLevel(effort)}
+		case reasoningOpenAI:
+			extra["reasoning_effort"] = effortLevel(effort)
+		}
+	}
+	th, ok := extra["thinking"].(map[string]any)
+	if !ok || th["type"] != "enabled" {
+		return false, nil
+	}
+	// Claude thinking: temperature must be 1 (default) and top_p unset, and
+	// max tokens must exceed the budget.
+	cfg.Temperature, cfg.TopP = nil, nil
+	budget, _ := th["budget_tokens"].(float64)
+	if b, ok := th["budget_tokens"].(int); ok {
+		budget = float64(b)
+	}
+	if cfg.MaxTokens == nil {
+		cfg.MaxTokens = aws.Int32(int32(budget) + 4096)
+	}
+	return true, nil
+}
+
+func effortLevel(e string) string {
+	if e == "minimal" {
+		return "low"
+	}
+	return e
+}
+
+type cachingSwitch struct{ system, messages bool }
+
+func (c cachingSwitch) or(o cachingSwitch) cachingSwitch {
+	return cachingSwitch{c.system || o.system, c.messages || o.messages}
+}
+
+// extraFields collects the keys that go to additionalModelRequestFields: the
+// non-OpenAI top-level keys and the literal extra_body object. The
+// reference's extra_body.prompt_caching switch is read here.
+func extraFields(req *openai.ChatCompletionRequest) (map[string]any, cachingSwitch, error) {
+	var caching cachingSwitch
+	out := make(map[string]any, len(req.Extra)+len(req.ExtraBody))
+	for _, src := range []map[string]json.RawMessage{req.Extra, req.ExtraBody} {
+		for _, k := range slices.Sorted(maps.Keys(src)) {
+			if k == "prompt_caching" {
+				var pc struct {
+					System   bool `json:"system"`
+					Messages bool `json:"messages"`
+				}
+				if err := json.Unmarshal(src[k], &pc); err != nil {
+					return nil, caching, badRequest("extra_body.prompt_caching", "prompt_caching must be {\"system\":bool,\"messages\":bool}")
+				}
+				caching = cachingSwitch{pc.System, pc.Messages}
+				continue
+			}
+			var v any
+			if err := json.Unmarshal(src[k], &v); err != nil {
+				return nil, caching, badRequest(k, "invalid JSON in %s", k)
+			}
+			out[k] = v
+		}
+	}
+	return out, caching, nil
+}
+
+var toolNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+func toolSpecs(tools []openai.Tool) ([]types.ToolSpecification, error) {
+	specs := make([]types.ToolSpecification, 0, len(tools))
+	for i, tl := range tools {
+		if tl.Type != "function" {
+			return nil, badRequest(fmt.Sprintf("tools[%d].type", i), "tools[%d].type must be \"function\", got %q", i, tl.Type)
+		}
+		if !toolNameRE.MatchString(tl.Function.Name) {
+			return nil, badRequest(fmt.Sprintf("tools[%d].function.name", i), "tools[%d].function.name must match ^[a-zA-Z0-9_-]{1,64}$", i)
+		}
+		schema, err := schemaDoc(tl.Function.Parameters)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("tools[%d].function.parameters", i), "tools[%d].function.parameters: %v", i, err)
+		}
+		spec := types.ToolSpecification{Name: aws.String(tl.Function.Name), InputSchema: &types.ToolInputSchemaMemberJson{Value: document.NewLazyDocument(schema)}}
+		if d := strings.TrimSpace(tl.Function.Description); d != "" {
+			spec.Description = aws.String(d)
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+// schemaDoc decodes a JSON Schema; a missing schema means "no parameters".
+func schemaDoc(raw json.RawMessage) (map[string]any, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return map[string]any{"type": "object", "properties": map[string]any{}}, nil
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		return nil, fmt.Errorf("must be a JSON Schema object")
+	}
+	return schema, nil
+}
+
+// responseFormatTool returns the forced tool that makes the answer conform to
+// a json_object or json_schema response format.
+func responseFormatTool(rf *openai.ResponseFormat) (*types.ToolSpecification, bool, error) {
+	switch rf.Type {
+	case "", "text":
+		return nil, false, nil
+	case "json_object":
+		schema := map[string]any{"type": "object", "additionalProperties": true}
+		return &types.ToolSpecification{
+			Name:        aws.String("json_response"),
+			Description: aws.String("Answer with a JSON object."),
+			InputSchema: &types.ToolInputSchemaMemberJson{Value: document.NewLazyDocument(schema)},
+		}, false, nil
+	case "json_schema":
+		js := rf.JSONSchema
+		if js == nil {
+			return nil, false, badRequest("response_format.json_schema", "response_format.json_schema is required for type json_schema")
+		}
+		name := js.Name
+		if !toolNameRE.MatchString(name) {
+			return nil, false, badRequest("response_format.json_schema.name", "response_format.json_schema.name must match ^[a-zA-Z0-9_-]{1,64}$")
+		}
+		schema, err := schemaDoc(js.Schema)
+		if err != nil {
+			return nil, false, badRequest("response_format.json_schema.schema", "response_format.json_schema.schema %v", err)
+		}
+		wrapped := false
+		if schema["type"] != "object" {
+			schema = map[string]any{"type": "object", "properties": map[string]any{"value": schema}, "required": []any{"value"}}
+			wrapped = true
+		}
+		desc := js.Description
+		if desc == "" {
+			desc = "Answer in this structure."
+		}
+		return &types.ToolSpecification{
+			Name:        aws.String(name),
+			Description: aws.String(desc),
+			InputSchema: &types.ToolInputSchemaMemberJson{Value: document.NewLazyDocument(schema)},
+		}, wrapped, nil
+	}
+	return nil, false, badRequest("response_format.type", "response_format.type must be text, json_object or json_schema, got %q", rf.Type)
+}
+
+func cachePoint(cc *openai.CacheControl) types.CachePointBlock {
+	cp := types.CachePointBlock{Type: types.CachePointTypeDefault}
+	if cc != nil && (cc.TTL == "5m" || cc.TTL == "1h") {
+		cp.Ttl = types.CacheTTL(cc.TTL)
+	}
+	return cp
+}
+
+func addCachePointToLastUser(turns []types.Message) {
+	for i := len(turns) - 1; i >= 0; i-- {
+		if turns[i].Role != types.ConversationRoleUser {
+			continue
+		}
+		c := turns[i].Content
+		if len(c) > 0 {
+			if _, ok := c[len(c)-1].(*types.ContentBlockMemberCachePoint); ok {
+				return
+			}
+		}
+		turns[i].Content = append(c, &types.ContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault}})
+		return
+	}
+}

@@ -1,0 +1,18 @@
+package server
+
+import "github.com/gin-gonic/gin"
+
+// routes lists the whole API surface.
+func (s *Server) routes(e *gin.Engine) {
+	e.Use(s.recoverPanics(), s.requestID(), s.accessLog(), s.countRequests(), s.cors())
+	e.GET("/health", s.handleHealth)
+	e.GET("/ready", s.handleReady)
+
+	api := e.Group(s.opts.RoutePrefix, s.limitBody(), s.authenticate())
+	api.POST("/chat/completions", s.handleChat)
+	api.GET("/models", s.handleListModels)
+	api.GET("/models/*id", s.handleGetModel)
+
+	e.NoRoute(s.handleNotFound)
+	e.NoMethod(s.handleMethodNotAllowed)
+}

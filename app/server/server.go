@@ -1,0 +1,104 @@
+// Package server is the gin application: an OpenAI-compatible HTTP API in
+// front of Amazon Bedrock. New builds the whole handler from its
+// dependencies; routes.go lists every endpoint; errors.go is the one place
+// where an error becomes an HTTP status and an OpenAI error envelope.
+//
+// The same handler is served by the long-running server and, through the
+// ALB adapter or a Lambda Function URL, by the Lambda build.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/gin-gonic/gin"
+
+	"github.com/openbedrock/gateway/app/bedrock"
+)
+
+// Bedrock is the part of the Bedrock Runtime client the server calls; the
+// real *bedrockruntime.Client satisfies it.
+type Bedrock interface {
+	Converse(ctx context.Context, in *bedrockruntime.ConverseInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error)
+	ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseStreamOutput, error)
+}
+
+// Authenticator decides whether a bearer token is a valid API key. It
+// returns the key's name (never the key), used in logs and metrics.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (name string, ok bool)
+}
+
+// Catalogue resolves the model ids clients send.
+type Catalogue interface {
+	// Lookup resolves id (a model id, profile id, ARN or configured name).
+	Lookup(id string) (bedrock.Model, bool)
+	// List returns the models to show in GET /models.
+	List() []bedrock.Model
+}
+
+// Options holds everything the application needs. Nil Auth means
+// authentication is off (only for local use; cmd/gateway refuses to start so
+// unless told to).
+type Options struct {
+	Logger       *slog.Logger
+	Bedrock      Bedrock
+	Catalogue    Catalogue
+	Translator   *bedrock.Translator
+	Auth         Authenticator
+	RoutePrefix  string   // default /api/v1
+	DefaultModel string   // used when a request names no model
+	Origins      []string // CORS allowed origins; empty means none
+	MaxBodyBytes int64    // request body limit; default 32 MiB
+	Version      string
+	Runtime      string // "server" or "lambda", shown in /health
+	// Ready reports whether the instance should receive traffic (/ready).
+	// Nil means always ready.
+	Ready func() bool
+	// StreamRetries is how many times a stream whose first event is a
+	// retryable Bedrock exception is reopened; default 2.
+	StreamRetries int
+}
+
+// Server is the application state shared by the handlers.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	instance string
+	started  time.Time
+	requests atomic.Int64
+}
+
+// New returns the gateway's HTTP handler.
+func New(o Options) http.Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RoutePrefix == "" {
+		o.RoutePrefix = "/api/v1"
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 32 << 20
+	}
+	if o.Translator == nil {
+		o.Translator = &bedrock.Translator{Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{})}
+	}
+	if o.StreamRetries == 0 {
+		o.StreamRetries = 2
+	}
+	if o.Runtime == "" {
+		o.Runtime = "server"
+	}
+	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.UseRawPath = true       // model ids in paths may hold escaped '/' (ARNs)
+	e.UnescapePathValues = true
+	e.HandleMethodNotAllowed = true
+	s.routes(e)
+	return e
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of the gateway, read from the environment in one
+// place. The README's configuration table lists the same variables.
+type config struct {
+	Host           string
+	Port           int
+	RoutePrefix    string
+	DefaultModel   string
+	Region         string
+	APIKey         string
+	DisableAuth    bool
+	LogLevel       slog.Level
+	LogFormat      string
+	AllowedOrigins []string
+	PromptCaching  bool
+	MaxBodyBytes   int64
+
+	ImageFetch             bool
+	ImageFetchAllowPrivate bool
+	ImageFetchMaxBytes     int64
+	ImageFetchTimeout      time.Duration
+
+	MaxIdleConnsPerHost int
+	ShutdownDrainDelay  time.Duration
+	ShutdownTimeout     time.Duration
+
+	// LambdaMode is alb (behind an ALB target group) or function-url
+	// (a Function URL in RESPONSE_STREAM mode); Lambda build only.
+	LambdaMode string
+}
+
+// defaultModel is used when neither the request nor DEFAULT_MODEL names one.
+const defaultModel = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+
+// loadConfig reads the configuration; it returns an error for any value it
+// cannot parse, naming the variable.
+func loadConfig(getenv func(string) string) (config, error) {
+	p := parser{getenv: getenv}
+	c := config{
+		Host:           getenv("HOST"),
+		Port:           p.int("PORT", 8080),
+		RoutePrefix:    p.str("API_ROUTE_PREFIX", "/api/v1"),
+		DefaultModel:   p.str("DEFAULT_MODEL", defaultModel),
+		Region:         p.str("AWS_REGION", p.str("AWS_DEFAULT_REGION", "us-east-1")),
+		APIKey:         getenv("API_KEY"),
+		DisableAuth:    p.bool("DISABLE_AUTH", false),
+		LogFormat:      p.str("LOG_FORMAT", "json"),
+		AllowedOrigins: p.list("ALLOWED_ORIGINS", "*"),
+		PromptCaching:  p.bool("ENABLE_PROMPT_CACHING", false),
+		MaxBodyBytes:   int64(p.int("MAX_REQUEST_BYTES", 32<<20)),
+
+		ImageFetch:             p.bool("IMAGE_FETCH", true),
+		ImageFetchAllowPrivate: p.bool("IMAGE_FETCH_ALLOW_PRIVATE", false),
+		ImageFetchMaxBytes:     int64(p.int("IMAGE_FETCH_MAX_BYTES", 10<<20)),
+		ImageFetchTimeout:      p.duration("IMAGE_FETCH_TIMEOUT", 10*time.Second),
+
+		MaxIdleConnsPerHost: p.int("BEDROCK_MAX_IDLE_CONNS", 256),
+		ShutdownDrainDelay:  p.duration("SHUTDOWN_DRAIN_DELAY", 5*time.Second),
+		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+		LambdaMode:          p.str("LAMBDA_MODE", "alb"),
+	}
+	c.LogLevel = slog.LevelInfo
+	if p.bool("DEBUG", false) {
+		c.LogLevel = slog.LevelDebug
+	}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			p.errs = append(p.errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", v))
+		}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		p.errs = append(p.errs, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat))
+	}
+	if !strings.HasPrefix(c.RoutePrefix, "/") {
+		p.errs = append(p.errs, fmt.Errorf("API_ROUTE_PREFIX: %q must start with /", c.RoutePrefix))
+	}
+	c.RoutePrefix = strings.TrimSuffix(c.RoutePrefix, "/")
+	if c.LambdaMode != "alb" && c.LambdaMode != "function-url" {
+		p.errs = append(p.errs, fmt.Errorf("LAMBDA_MODE: %q is not alb or function-url", c.LambdaMode))
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		p.errs = append(p.errs, fmt.Errorf("PORT: %d is out of range", c.Port))
+	}
+	if c.APIKey == "" && !c.DisableAuth {
+		p.errs = append(p.errs, fmt.Errorf("no API key is configured: set API_KEY, or DISABLE_AUTH=true to run without authentication (local use only)"))
+	}
+	if len(p.errs) > 0 {
+		return config{}, fmt.Errorf("configuration: %w", joinErrs(p.errs))
+	}
+	return c, nil
+}
+
+// parser reads typed values and collects every error.
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def int) int {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a whole number", name, v))
+		return def
+	}
+	return n
+}
+
+// bool parses like strconv.ParseBool plus yes/no and on/off. Unlike the
+// reference gateway, "0" and "no" mean false.
+func (p *parser) bool(name string, def bool) bool {
+	v := strings.ToLower(strings.TrimSpace(p.getenv(name)))
+	switch v {
+	case "":
+		return def
+	case "1", "t", "true", "yes", "y", "on":
+		return true
+	case "0", "f", "false", "no", "n", "off":
+		return false
+	}
+	p.errs = append(p.errs, fmt.Errorf("%s: %q is not a boolean (true/false)", name, v))
+	return def
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a duration like 30s or 5m", name, v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) list(name, def string) []string {
+	var out []string
+	for _, s := range strings.Split(p.str(name, def), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func joinErrs(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "; "))
+}

@@ -1,0 +1,147 @@
+// Command gateway serves an OpenAI-compatible API backed by Amazon Bedrock.
+//
+// Built plainly it is a long-running HTTP server (containers, Kubernetes);
+// built with -tags lambda it is an AWS Lambda function behind an ALB. The
+// application is the same; only serve differs. `gateway healthcheck` probes
+// a running server's /health for container health checks.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+
+	"github.com/openbedrock/gateway/app/auth"
+	"github.com/openbedrock/gateway/app/bedrock"
+	"github.com/openbedrock/gateway/app/server"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+// run builds everything once, then serves until ctx is done.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 1 && args[1] == "healthcheck" {
+		return healthcheck(ctx, args[2:], getenv)
+	}
+	initStart := time.Now()
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stdout)
+
+	awsCfg, err := loadAWS(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	runtimeClient := bedrockruntime.NewFromConfig(awsCfg)
+
+	var authn server.Authenticator
+	if cfg.APIKey != "" {
+		authn = auth.NewStatic(auth.NewKey("default", cfg.APIKey))
+	} else {
+		logger.Warn("authentication is disabled (DISABLE_AUTH=true): anyone who reaches this gateway can use it")
+	}
+
+	ready := &atomic.Bool{}
+	handler := server.New(server.Options{
+		Logger:       logger,
+		Bedrock:      runtimeClient,
+		Catalogue:    bedrock.NewStaticCatalogue(cfg.DefaultModel),
+		Auth:         authn,
+		RoutePrefix:  cfg.RoutePrefix,
+		DefaultModel: cfg.DefaultModel,
+		Origins:      cfg.AllowedOrigins,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Version:      version,
+		Runtime:      runtimeName,
+		Ready:        ready.Load,
+		Translator: &bedrock.Translator{
+			PromptCaching: cfg.PromptCaching,
+			Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{
+				MaxBytes: cfg.ImageFetchMaxBytes, Timeout: cfg.ImageFetchTimeout,
+				AllowPrivate: cfg.ImageFetchAllowPrivate, AllowHTTP: cfg.ImageFetch,
+			}),
+		},
+	})
+	ready.Store(true)
+	logger.Info("gateway initialised", "version", version, "runtime", runtimeName,
+		"init_ms", float64(time.Since(initStart).Microseconds())/1000, "region", awsCfg.Region, "default_model", cfg.DefaultModel)
+	return serve(ctx, handler, cfg, logger, ready)
+}
+
+// loadAWS builds the one AWS configuration all clients share. The standard
+// AWS environment applies: credentials chain, AWS_REGION, AWS_MAX_ATTEMPTS,
+// AWS_RETRY_MODE and AWS_ENDPOINT_URL_<SERVICE> overrides.
+func loadAWS(ctx context.Context, cfg config) (aws.Config, error) {
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns = cfg.MaxIdleConnsPerHost * 2
+		tr.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
+		tr.IdleConnTimeout = 90 * time.Second
+	})
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region), awsconfig.WithHTTPClient(httpClient))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return awsCfg, nil
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// healthcheck exits 0 when the server's /health answers 200.
+func healthcheck(ctx context.Context, args []string, getenv func(string) string) error {
+	url := "http://127.0.0.1:" + cmpOr(getenv("PORT"), "8080") + "/health"
+	if len(args) == 2 && args[0] == "-url" {
+		url = args[1]
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

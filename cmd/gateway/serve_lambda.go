@@ -1,0 +1,69 @@
+//go:build lambda
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdaurl"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+)
+
+// runtimeName is reported in /health.
+const runtimeName = "lambda"
+
+// albResponseLimit is what an ALB accepts from a Lambda target: 1 MB for the
+// whole response JSON. Leave room for the envelope around the body.
+const albResponseLimit = 1<<20 - 16<<10
+
+// serve hands the application to the Lambda runtime. Behind an ALB
+// (LAMBDA_MODE=alb) the response, SSE streams included, is buffered and sent
+// whole; with a Function URL in RESPONSE_STREAM mode (LAMBDA_MODE=function-url)
+// it streams.
+func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, _ *atomic.Bool) error {
+	if cfg.LambdaMode == "function-url" {
+		lambdaurl.Start(h, lambda.WithContext(ctx))
+		return nil
+	}
+	adapter := httpadapter.NewALB(h)
+	lambda.StartWithOptions(func(ctx context.Context, req events.ALBTargetGroupRequest) (events.ALBTargetGroupResponse, error) {
+		resp, err := adapter.ProxyWithContext(ctx, req)
+		if err != nil {
+			log.ErrorContext(ctx, "convert ALB event", "err", err)
+			return albError(http.StatusBadGateway, "bad_gateway", "The gateway could not read the load balancer's request."), nil
+		}
+		if len(resp.Body) > albResponseLimit {
+			return albError(http.StatusBadGateway, "response_too_large",
+				"The response is larger than the 1 MB an ALB accepts from Lambda; lower max_tokens, or use the streaming Function URL or the container build."), nil
+		}
+		if req.MultiValueHeaders == nil {
+			// Target groups without multi-value headers read only `headers`.
+			resp.Headers = make(map[string]string, len(resp.MultiValueHeaders))
+			for k, v := range resp.MultiValueHeaders {
+				resp.Headers[k] = strings.Join(v, ", ")
+			}
+			resp.MultiValueHeaders = nil
+		}
+		return resp, nil
+	}, lambda.WithContext(ctx))
+	return nil
+}
+
+func albError(status int, code, message string) events.ALBTargetGroupResponse {
+	body, _ := json.Marshal(map[string]any{"error": map[string]any{
+		"message": message, "type": "server_error", "param": nil, "code": code}})
+	return events.ALBTargetGroupResponse{
+		StatusCode:        status,
+		StatusDescription: http.StatusText(status),
+		Headers:           map[string]string{"Content-Type": "application/json"},
+		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
+		Body:              string(body),
+	}
+}
