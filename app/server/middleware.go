@@ -2,9 +2,9 @@ package server
 
 import (
 	"crypto/rand"
-	"log/slog"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"

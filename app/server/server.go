@@ -96,7 +96,7 @@ func New(o Options) http.Handler {
 	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	e.UseRawPath = true       // model ids in paths may hold escaped '/' (ARNs)
+	e.UseRawPath = true // model ids in paths may hold escaped '/' (ARNs)
 	e.UnescapePathValues = true
 	e.HandleMethodNotAllowed = true
 	s.routes(e)
