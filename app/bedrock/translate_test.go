@@ -35,7 +35,7 @@ func describe(t *testing.T, c *Call) string {
 			sb.WriteString(" " + block(b))
 		}
 	}
-	return strings.TrimSpace(sb.String())
+	return strings.ReplaceAll(strings.TrimSpace(sb.String()), "  |", " |")
 }
 
 func block(b types.ContentBlock) string {
