@@ -16,6 +16,9 @@ func LambdaHandler(p *Prober, targets []string, logger *slog.Logger, emf *EMF) f
 	return func(ctx context.Context, _ json.RawMessage) error {
 		results := p.Run(ctx, targets)
 		Log(ctx, logger, results)
-		return errors.Join(emf.Write(results), Failure(results))
+		if err := emf.Write(results); err != nil {
+			return errors.Join(err, Failure(results))
+		}
+		return Failure(results)
 	}
 }

@@ -406,4 +406,8 @@ func TestFailure(t *testing.T) {
 	if !errors.Is(err, ErrProbeFailed) || !strings.Contains(err.Error(), "1 of 2: https://b health: status 500") {
 		t.Errorf("got %v, want ErrProbeFailed naming the failed probe", err)
 	}
+	var pf *ProbeFailure
+	if !errors.As(err, &pf) || len(pf.Failed) != 1 || pf.Total != 2 || pf.Failed[0].Target != "https://b" {
+		t.Errorf("got %#v, want a *ProbeFailure with the one failed result of two", err)
+	}
 }

@@ -147,21 +147,41 @@ func Log(ctx context.Context, logger *slog.Logger, results []Result) {
 	}
 }
 
-// ErrProbeFailed is wrapped by the error [Failure] returns, so callers can
-// tell failed probes from their own errors.
+// ErrProbeFailed is what a [ProbeFailure] matches with errors.Is, so callers
+// can tell failed probes from their own errors.
 var ErrProbeFailed = errors.New("probe failed")
 
-// Failure returns nil when every result passed, else an error wrapping
-// ErrProbeFailed that lists each failure.
+// ProbeFailure is the error of a run in which probes failed. Its type name
+// is what Lambda reports as the invocation's errorType.
+type ProbeFailure struct {
+	// Failed are the results that did not pass.
+	Failed []Result
+	// Total is the number of results of the run.
+	Total int
+}
+
+// Error lists each failed probe with its error.
+func (e *ProbeFailure) Error() string {
+	parts := make([]string, len(e.Failed))
+	for i, r := range e.Failed {
+		parts[i] = fmt.Sprintf("%s %s: %s", r.Target, r.Probe, r.Error)
+	}
+	return fmt.Sprintf("%s: %d of %d: %s", ErrProbeFailed, len(e.Failed), e.Total, strings.Join(parts, "; "))
+}
+
+// Unwrap returns ErrProbeFailed.
+func (e *ProbeFailure) Unwrap() error { return ErrProbeFailed }
+
+// Failure returns nil when every result passed, else a *ProbeFailure.
 func Failure(results []Result) error {
-	var failed []string
+	var failed []Result
 	for _, r := range results {
 		if !r.OK {
-			failed = append(failed, fmt.Sprintf("%s %s: %s", r.Target, r.Probe, r.Error))
+			failed = append(failed, r)
 		}
 	}
 	if len(failed) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %d of %d: %s", ErrProbeFailed, len(failed), len(results), strings.Join(failed, "; "))
+	return &ProbeFailure{Failed: failed, Total: len(results)}
 }
