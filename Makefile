@@ -9,7 +9,7 @@ DEMO_KEY ?= demo-key
 DEMO_PORT ?= 8080
 EMULATOR_PORT ?= 4000
 
-.PHONY: help build build-lambda test test-go lint fmt-check vet demo bench tools clean
+.PHONY: help build build-lambda test test-go lint fmt-check vet demo bench tools clean docker
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -34,6 +34,12 @@ demo: build ## Run the gateway on 127.0.0.1 against the built-in Bedrock emulato
 	AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true \
 	AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:$(EMULATOR_PORT) AWS_ENDPOINT_URL_BEDROCK=http://127.0.0.1:$(EMULATOR_PORT) \
 	$(BIN)/gateway
+
+IMAGE ?= ghcr.io/openbedrock/gateway
+
+docker: ## Build the gateway and canary images (Docker with BuildKit; multi-arch: docker buildx build --platform linux/amd64,linux/arm64).
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
+	docker build --build-arg VERSION=$(VERSION) --target canary -t $(IMAGE)-canary:$(VERSION) .
 
 test: fmt-check vet test-go ## Everything CI runs: gofmt, go vet (both builds), go test -race.
 
