@@ -19,6 +19,17 @@
 //     It exercises the whole path to Bedrock and therefore COSTS MONEY on
 //     every run (one tiny model invocation per target per run).
 //
+// # Targets
+//
+// A target is a base URL (https://gw.example.com) or lambda://FUNCTION-NAME.
+// The latter sends the same requests to the gateway function as ALB events
+// through the Lambda Invoke API (see [InvokeTransport]). The template's
+// scheduled canary uses it because the ALB admits only the allowed CIDRs and
+// a Lambda function has no fixed address to admit; invoking the function
+// still reaches, and keeps warm, the execution environments the ALB uses.
+// Probe the https:// URL from an allowed network (the CLI) to test the ALB,
+// TLS and DNS as well.
+//
 // # Outputs
 //
 // Each result is one JSON log line (log/slog), one line of a JSONL results

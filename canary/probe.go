@@ -84,6 +84,9 @@ type Config struct {
 	// no certificate can cover; it is refused together with Deep so the API
 	// key is never sent over an unverified connection.
 	InsecureSkipVerify bool
+	// Lambda invokes the functions of lambda:// targets (see InvokeTransport)
+	// for the default client; nil makes such targets fail.
+	Lambda Invoker
 	// Client, when not nil, replaces the default client (tests).
 	Client *http.Client
 	// Now, when not nil, replaces time.Now for result timestamps (tests).
@@ -123,7 +126,7 @@ func New(cfg Config) (*Prober, error) {
 	}
 	p := &Prober{client: cfg.Client, now: cfg.Now}
 	if p.client == nil {
-		p.client = defaultClient(cfg.InsecureSkipVerify)
+		p.client = defaultClient(cfg.InsecureSkipVerify, cfg.Lambda)
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -140,10 +143,12 @@ func New(cfg Config) (*Prober, error) {
 }
 
 // defaultClient opens a fresh connection per probe, so every probe measures
-// what a new client sees (DNS, TCP and TLS included).
-func defaultClient(insecure bool) *http.Client {
+// what a new client sees (DNS, TCP and TLS included), and sends lambda://
+// URLs through the Lambda Invoke API.
+func defaultClient(insecure bool, invoker Invoker) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DisableKeepAlives = true
+	t.RegisterProtocol(LambdaScheme, InvokeTransport{Client: invoker})
 	if insecure {
 		// Only the unauthenticated health probe runs this way; see Config.
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // documented opt-in

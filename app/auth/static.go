@@ -1,39 +1,31 @@
 // Package auth holds the gateway's API keys: where they come from (a literal
 // key, SSM, Secrets Manager, or an SSM parameter naming a secret), how they
 // are cached and refreshed, and how a presented key is checked in constant
-// time. Key values never leave this package in logs or errors: Key redacts
-// itself.
+// time.
+//
+// # Sources
+//
+// Sources names the one place keys come from (API_KEY, API_KEY_PARAM_NAME,
+// API_KEY_SECRET_ARN or SECRET_ARN_PARAMETER). A secret's value is either
+// the raw key, JSON with an "api_key" field, or a JSON object mapping key
+// names to keys; see ParseSecret.
+//
+// # Store
+//
+// Store loads the keys once at start-up, re-reads them on an interval, and
+// accepts both the AWSCURRENT and AWSPREVIOUS versions of a secret so that
+// rotation never locks clients out. An unknown key may trigger one early
+// re-read, at most once per EarlyRefreshEvery, so a flood of bad keys costs
+// a bounded number of AWS calls.
+//
+// # Secrecy
+//
+// Key values never leave this package: a Key keeps only the SHA-256 digest
+// of its value and redacts itself in fmt, slog and encoders, and no error
+// built here quotes a value. Key names may appear in logs and metrics.
 package auth
 
-import (
-	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"log/slog"
-)
-
-// Key is one API key with the name used for it in logs and metrics.
-type Key struct {
-	Name  string
-	value string
-}
-
-// NewKey returns a key.
-func NewKey(name, value string) Key { return Key{Name: name, value: value} }
-
-// LogValue redacts the key's value.
-func (k Key) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("name", k.Name), slog.String("value", "[REDACTED]"))
-}
-
-// String redacts the key's value.
-func (k Key) String() string { return k.Name + ":[REDACTED]" }
-
-// matches compares in constant time (hashing first so lengths do not leak).
-func (k Key) matches(token string) bool {
-	a, b := sha256.Sum256([]byte(k.value)), sha256.Sum256([]byte(token))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
+import "context"
 
 // Static is a fixed set of keys, e.g. from API_KEY.
 type Static struct{ keys []Key }
@@ -44,15 +36,4 @@ func NewStatic(keys ...Key) *Static { return &Static{keys: keys} }
 // Authenticate reports the name of the key token matches.
 func (s *Static) Authenticate(_ context.Context, token string) (string, bool) {
 	return match(s.keys, token)
-}
-
-// match checks every key (no early exit) and returns the matching one's name.
-func match(keys []Key, token string) (string, bool) {
-	name, found := "", false
-	for _, k := range keys {
-		if k.matches(token) && !found {
-			name, found = k.Name, true
-		}
-	}
-	return name, found
 }

@@ -14,7 +14,7 @@ import (
 // runLambda serves scheduled invocations until the runtime stops the
 // process. Everything is built once, before the first event.
 func runLambda(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	handler, err := newLambdaHandler(getenv, stdout, stderr)
+	handler, err := newLambdaHandler(ctx, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -24,7 +24,7 @@ func runLambda(ctx context.Context, getenv func(string) string, stdout, stderr i
 
 // newLambdaHandler reads the settings and returns the invocation handler:
 // log lines on stderr, EMF metric lines on stdout.
-func newLambdaHandler(getenv func(string) string, stdout, stderr io.Writer) (func(context.Context, json.RawMessage) error, error) {
+func newLambdaHandler(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) (func(context.Context, json.RawMessage) error, error) {
 	s, err := loadSettings(getenv)
 	if err != nil {
 		return nil, usageError{err}
@@ -32,7 +32,7 @@ func newLambdaHandler(getenv func(string) string, stdout, stderr io.Writer) (fun
 	if len(s.targets) == 0 {
 		return nil, usageError{errors.New("CANARY_TARGETS is empty")}
 	}
-	p, err := newProber(s)
+	p, err := newProber(ctx, s)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,11 @@
 //	canary report -in results.jsonl
 //
 // -url may be repeated or comma-separated; without it CANARY_TARGETS is
-// used. once exits 1 when any probe fails (for cron and Kubernetes CronJob
+// used. A target is a base URL (https://gw.example.com) or
+// lambda://FUNCTION-NAME, which invokes the gateway function directly with
+// an ALB event through the Lambda API (AWS credentials from the usual
+// environment); the template's scheduled canary uses that, since the ALB
+// admits only the allowed CIDRs. once exits 1 when any probe fails (for cron and Kubernetes CronJob
 // alerting); loop records failures and keeps going. The deep probe (a chat
 // completion with max_tokens 1) costs money and is off by default; its key
 // comes from CANARY_API_KEY and is never logged.
@@ -30,6 +34,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/openbedrock/gateway/canary"
 )
@@ -116,9 +123,19 @@ func newLogger(w io.Writer) *slog.Logger {
 }
 
 // newProber builds the prober from settings, reporting bad settings as
-// usage mistakes.
-func newProber(s settings) (*canary.Prober, error) {
-	p, err := canary.New(s.config())
+// usage mistakes. A Lambda client is built only for lambda:// targets, from
+// the standard AWS environment (region, credentials, AWS_ENDPOINT_URL_LAMBDA).
+// It does not retry: the canary reports what a single attempt saw.
+func newProber(ctx context.Context, s settings) (*canary.Prober, error) {
+	cfg := s.config()
+	if canary.NeedsLambda(s.targets) {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryMaxAttempts(1))
+		if err != nil {
+			return nil, fmt.Errorf("load AWS configuration for lambda:// targets: %w", err)
+		}
+		cfg.Lambda = lambda.NewFromConfig(awsCfg)
+	}
+	p, err := canary.New(cfg)
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -249,7 +249,7 @@ func TestLambdaHandlerFromEnv(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			h, err := newLambdaHandler(env(tt.env), &stdout, &stderr)
+			h, err := newLambdaHandler(t.Context(), env(tt.env), &stdout, &stderr)
 			if got := exitCode(err); got != tt.wantSetup {
 				t.Fatalf("setup: got exit %d (%v), want %d", got, err, tt.wantSetup)
 			}
@@ -308,5 +308,34 @@ func TestLoadSettings(t *testing.T) {
 	d, err := loadSettings(env(nil))
 	if err != nil || d.timeout != canary.DefaultTimeout || d.deep || len(d.targets) != 0 {
 		t.Errorf("got %+v, %v; want defaults: 7s, deep off, no targets", d, err)
+	}
+}
+
+func TestOnceLambdaTarget(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/2015-03-31/functions/gw-fn/invocations" {
+			http.Error(w, `{"Message":"not found"}`, http.StatusNotFound)
+			return
+		}
+		io.WriteString(w, `{"statusCode":200,"multiValueHeaders":{"Content-Type":["application/json"]},`+
+			`"body":"{\"status\":\"ok\",\"instance_id\":\"fn-1\",\"first_request\":true}"}`)
+	}))
+	t.Cleanup(api.Close)
+	// The AWS SDK reads the process environment, not run's getenv.
+	for k, v := range map[string]string{
+		"AWS_CA_BUNDLE": "", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"), "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_ENDPOINT_URL_LAMBDA": api.URL,
+	} {
+		t.Setenv(k, v)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), []string{"canary", "once", "-url", "lambda://gw-fn", "-out", "-"}, env(nil), &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	results, err := canary.ReadJSONL(&stdout)
+	if err != nil || len(results) != 1 || results[0].InstanceID != "fn-1" || !results[0].Cold {
+		t.Errorf("got %+v, %v; want one cold result from instance fn-1", results, err)
 	}
 }

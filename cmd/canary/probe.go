@@ -29,7 +29,7 @@ func runOnce(ctx context.Context, args []string, getenv func(string) string, std
 	if err := done(); err != nil {
 		return err
 	}
-	p, err := newProber(s)
+	p, err := newProber(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func runLoop(ctx context.Context, args []string, getenv func(string) string, std
 	if *interval <= 0 || *count < 0 {
 		return usageError{fmt.Errorf("-interval must be positive and -count not negative")}
 	}
-	p, err := newProber(s)
+	p, err := newProber(ctx, s)
 	if err != nil {
 		return err
 	}

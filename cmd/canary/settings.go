@@ -13,7 +13,7 @@ import (
 // settings is everything that shapes a probe run. loadSettings reads it
 // from the environment; the CLI modes let flags override it.
 //
-//	CANARY_TARGETS              comma-separated base URLs (Lambda: required)
+//	CANARY_TARGETS              comma-separated base URLs or lambda://FUNCTION-NAME (Lambda: required)
 //	CANARY_DEEP                 "true" adds the chat probe, which costs money (default false)
 //	CANARY_API_KEY              bearer key of the chat probe; never logged
 //	CANARY_MODEL                model of the chat probe (default canary.DefaultModel)
