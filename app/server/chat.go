@@ -81,21 +81,10 @@ func firstError(errs []error) error {
 	return nil
 }
 
-// resolveModel applies DEFAULT_MODEL and resolves the id in the catalogue.
+// resolveModel applies DEFAULT_MODEL and the aliases and resolves the id
+// in the catalogue (models.go).
 func (s *Server) resolveModel(id string) (bedrock.Model, error) {
-	if id == "" {
-		id = s.opts.DefaultModel
-	}
-	if id == "" {
-		return bedrock.Model{}, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: "model", Code: "missing_model",
-			Message: "model is required (no DEFAULT_MODEL is configured)"}
-	}
-	m, ok := s.opts.Catalogue.Lookup(id)
-	if !ok {
-		return bedrock.Model{}, &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Param: "model", Code: "model_not_found",
-			Message: fmt.Sprintf("The model '%s' does not exist or is not served by this gateway.", id)}
-	}
-	return m, nil
+	return s.resolveModelFor(id, kindChat)
 }
 
 // decodeJSON reads a request body into v with OpenAI-style errors.

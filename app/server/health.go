@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/openbedrock/gateway/app/bedrock"
 )
 
 // healthResponse is the body of GET /health. The canary reads instance_id,
@@ -20,6 +22,9 @@ type healthResponse struct {
 	ColdStart     bool    `json:"cold_start"`
 	Requests      int64   `json:"requests"`
 	Ready         bool    `json:"ready"`
+	// Models says where the model list came from (bedrock or static), the
+	// last refresh error and the model count.
+	Models *bedrock.CatalogueStatus `json:"models,omitempty"`
 }
 
 // handleHealth is the liveness probe: 200 while the process runs.
@@ -36,6 +41,7 @@ func (s *Server) handleHealth(c *gin.Context) {
 		ColdStart:     n == 1,
 		Requests:      n,
 		Ready:         s.ready(),
+		Models:        s.catalogueStatus(),
 	})
 }
 
@@ -46,6 +52,14 @@ func (s *Server) handleReady(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (s *Server) catalogueStatus() *bedrock.CatalogueStatus {
+	if s.opts.Catalogue == nil {
+		return nil
+	}
+	st := s.opts.Catalogue.Status()
+	return &st
 }
 
 func (s *Server) ready() bool { return s.opts.Ready == nil || s.opts.Ready() }

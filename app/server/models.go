@@ -10,41 +10,126 @@ import (
 	"github.com/openbedrock/gateway/app/openai"
 )
 
+// modelKind is what an endpoint needs a model to produce.
+type modelKind int
+
+const (
+	kindChat modelKind = iota
+	kindEmbedding
+)
+
+// maxSuggestions bounds the "did you mean" list of an unknown-model error.
+const maxSuggestions = 3
+
+// resolveModelFor applies the default model and the aliases, resolves the
+// id in the catalogue (a map read, no I/O) and checks that the model serves
+// the endpoint.
+func (s *Server) resolveModelFor(id string, kind modelKind) (bedrock.Model, error) {
+	def, endpoint := s.opts.DefaultModel, "DEFAULT_MODEL"
+	if kind == kindEmbedding {
+		def, endpoint = s.opts.DefaultEmbeddingModel, "DEFAULT_EMBEDDING_MODEL"
+	}
+	if id == "" {
+		id = def
+	}
+	if id == "" {
+		return bedrock.Model{}, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: "model", Code: "missing_model",
+			Message: "model is required (no " + endpoint + " is configured)"}
+	}
+	requested := id
+	id = s.alias(id)
+	m, ok := s.opts.Catalogue.Lookup(id)
+	if !ok {
+		keep := func(m bedrock.Model) bool { return m.IsEmbedding() == (kind == kindEmbedding) }
+		return bedrock.Model{}, s.unknownModel(requested, keep)
+	}
+	switch {
+	case kind == kindChat && m.IsEmbedding():
+		return bedrock.Model{}, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: "model", Code: "model_not_supported",
+			Message: "The model '" + requested + "' is an embedding model; use it with POST " + s.opts.RoutePrefix + "/embeddings, not chat completions."}
+	case kind == kindEmbedding && !m.IsEmbedding():
+		return bedrock.Model{}, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: "model", Code: "model_not_supported",
+			Message: "The model '" + requested + "' is not an embedding model; use it with POST " + s.opts.RoutePrefix + "/chat/completions."}
+	}
+	return m, nil
+}
+
+// alias maps a name through MODEL_ALIASES, then, when enabled, the
+// reference gateway's gpt-* and text-embedding-* aliases (no Bedrock id
+// starts with either).
+func (s *Server) alias(id string) string {
+	if target, ok := s.opts.ModelAliases[id]; ok {
+		return target
+	}
+	if s.opts.AliasGPTModels {
+		switch {
+		case strings.HasPrefix(id, "gpt-") && s.opts.DefaultModel != "":
+			return s.opts.DefaultModel
+		case strings.HasPrefix(id, "text-embedding-") && s.opts.DefaultEmbeddingModel != "":
+			return s.opts.DefaultEmbeddingModel
+		}
+	}
+	return id
+}
+
+// unknownModel is the 404 for an id the catalogue does not know, with the
+// closest known ids among those keep accepts (nil: all).
+func (s *Server) unknownModel(id string, keep func(bedrock.Model) bool) *apiError {
+	msg := "The model '" + id + "' does not exist or is not served by this gateway."
+	if near := s.opts.Catalogue.Suggest(id, maxSuggestions, keep); len(near) > 0 {
+		msg += " Did you mean " + strings.Join(near, ", ") + "?"
+	}
+	msg += " GET " + s.opts.RoutePrefix + "/models lists the models."
+	return &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Param: "model", Code: "model_not_found", Message: msg}
+}
+
 func modelObject(m bedrock.Model) openai.Model {
 	owner := strings.ToLower(m.Provider)
 	if owner == "" {
 		owner = "bedrock"
 	}
-	id := m.ID
-	if m.Name != "" && strings.HasPrefix(m.ID, "arn:") {
-		id = m.Name // application profiles are listed by their name
-	}
-	return openai.Model{ID: id, Object: "model", Created: m.Created, OwnedBy: owner}
+	return openai.Model{ID: m.ListedID(), Object: "model", Created: m.Created, OwnedBy: owner}
 }
 
-// handleListModels serves GET {prefix}/models.
+// handleListModels serves GET {prefix}/models: chat and embedding models,
+// as OpenAI lists both. Application profiles appear under their name.
 func (s *Server) handleListModels(c *gin.Context) {
 	models := s.opts.Catalogue.List()
 	out := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(models))}
+	seen := make(map[string]bool, len(models))
 	for _, m := range models {
-		out.Data = append(out.Data, modelObject(m))
+		obj := modelObject(m)
+		if seen[obj.ID] {
+			continue
+		}
+		seen[obj.ID] = true
+		out.Data = append(out.Data, obj)
 	}
 	c.JSON(http.StatusOK, out)
 }
 
 // handleGetModel serves GET {prefix}/models/{id}; id may hold ':' '.' and,
-// URL-encoded or not, the '/' of an ARN.
+// URL-encoded or not, the '/' of an ARN. The answer carries the id as asked.
 func (s *Server) handleGetModel(c *gin.Context) {
 	id := strings.TrimPrefix(c.Param("id"), "/")
 	m, ok := s.opts.Catalogue.Lookup(id)
+	if ok && s.opts.Catalogue.Status().Source == bedrock.SourceStatic {
+		ok = listed(s.opts.Catalogue.List(), id) // a static catalogue passes any id through; only listed ones exist here
+	}
 	if !ok {
-		s.writeError(c, &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Code: "model_not_found", Param: "model",
-			Message: "The model '" + id + "' does not exist or is not served by this gateway."})
+		s.writeError(c, s.unknownModel(id, nil))
 		return
 	}
 	obj := modelObject(m)
-	if id != obj.ID {
-		obj.ID = id
-	}
+	obj.ID = id
 	c.JSON(http.StatusOK, obj)
+}
+
+func listed(models []bedrock.Model, id string) bool {
+	for _, m := range models {
+		if m.ID == id || m.ListedID() == id {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/openbedrock/gateway/app/bedrock"
+	"github.com/openbedrock/gateway/app/openai"
+)
+
+// handleEmbeddings serves POST {prefix}/embeddings over InvokeModel.
+func (s *Server) handleEmbeddings(c *gin.Context) {
+	req, err := decodeEmbeddingRequest(c.Request.Body)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	model, err := s.resolveModelFor(req.Model, kindEmbedding)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Set(ctxModel, model.ID)
+	out, err := s.opts.Embedder.Embed(c.Request.Context(), model, req)
+	if err != nil {
+		s.writeError(c, embeddingError(err))
+		return
+	}
+	if req.Model != "" {
+		out.Model = req.Model // echo what the client sent, as for chat
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// decodeEmbeddingRequest decodes the body; a badly shaped `input` gets an
+// error naming the parameter.
+func decodeEmbeddingRequest(r io.Reader) (*openai.EmbeddingRequest, error) {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	var req openai.EmbeddingRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		if errors.Is(err, openai.ErrEmbeddingInput) {
+			return nil, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: "input", Code: "invalid_type", Message: err.Error()}
+		}
+		if err := decodeJSON(bytes.NewReader(body), &req); err != nil {
+			return nil, err // the usual messages for everything else
+		}
+		return nil, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Code: "invalid_request", Message: "Invalid request body: " + err.Error()}
+	}
+	return &req, nil
+}
+
+// embeddingError names the inputs a Bedrock error was about.
+func embeddingError(err error) error {
+	var ie *bedrock.InputError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	ae := *toAPIError(ie.Err)
+	if ae.Status == statusClientClosed || ae.Code == "internal_error" {
+		return &ae
+	}
+	ae.Message = ie.Inputs() + ": " + ae.Message
+	if ae.Param == "" {
+		ae.Param = "input"
+	}
+	return &ae
+}
