@@ -4,13 +4,14 @@ import "github.com/gin-gonic/gin"
 
 // routes lists the whole API surface.
 func (s *Server) routes(e *gin.Engine) {
-	e.Use(s.recoverPanics(), s.requestID(), s.accessLog(), s.countRequests(), s.cors())
+	// allowClients (ALLOWED_CIDRS) runs before auth on every route but
+	// /health and /ready, unknown URLs included.
+	e.Use(s.recoverPanics(), s.requestID(), s.clientAddress(), s.accessLog(), s.countRequests(), s.allowClients(), s.cors())
 	e.GET("/health", s.handleHealth)
 	e.GET("/ready", s.handleReady)
 
 	api := e.Group(s.opts.RoutePrefix, s.limitBody(), s.authenticate())
 	api.POST("/chat/completions", s.handleChat)
-	api.POST("/embeddings", s.handleEmbeddings)
 	api.GET("/models", s.handleListModels)
 	api.GET("/models/*id", s.handleGetModel)
 
