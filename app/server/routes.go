@@ -12,6 +12,7 @@ func (s *Server) routes(e *gin.Engine) {
 
 	api := e.Group(s.opts.RoutePrefix, s.limitBody(), s.authenticate())
 	api.POST("/chat/completions", s.handleChat)
+	api.POST("/embeddings", s.handleEmbeddings)
 	api.GET("/models", s.handleListModels)
 	api.GET("/models/*id", s.handleGetModel)
 

@@ -26,6 +26,7 @@ import (
 type Bedrock interface {
 	Converse(ctx context.Context, in *bedrockruntime.ConverseInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error)
 	ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseStreamOutput, error)
+	InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error)
 }
 
 // Authenticator decides whether a bearer token is a valid API key. It
@@ -40,6 +41,11 @@ type Catalogue interface {
 	Lookup(id string) (bedrock.Model, bool)
 	// List returns the models to show in GET /models.
 	List() []bedrock.Model
+	// Suggest returns up to n listed ids close to id among the models keep
+	// accepts, for "did you mean" errors.
+	Suggest(id string, n int, keep func(bedrock.Model) bool) []string
+	// Status says where the list came from; /health shows it.
+	Status() bedrock.CatalogueStatus
 }
 
 // Options holds everything the application needs. Nil Auth means
@@ -63,6 +69,16 @@ type Options struct {
 	// StreamRetries is how many times a stream whose first event is a
 	// retryable Bedrock exception is reopened; default 2.
 	StreamRetries int
+
+	// DefaultEmbeddingModel is used when an embeddings request names no model.
+	DefaultEmbeddingModel string
+	// ModelAliases maps names clients send to catalogue ids (MODEL_ALIASES).
+	ModelAliases map[string]string
+	// AliasGPTModels sends gpt-* to DefaultModel and text-embedding-* to
+	// DefaultEmbeddingModel, as the reference gateway does.
+	AliasGPTModels bool
+	// Embedder serves /embeddings; nil builds one on Bedrock.
+	Embedder *bedrock.Embedder
 
 	// AllowedClients (ALLOWED_CIDRS) are the client addresses served;
 	// others get 403 before authentication. Empty means everyone.
@@ -104,6 +120,9 @@ func New(o Options) http.Handler {
 	}
 	if o.Runtime == "" {
 		o.Runtime = "server"
+	}
+	if o.Embedder == nil {
+		o.Embedder = &bedrock.Embedder{Client: o.Bedrock}
 	}
 	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
 	gin.SetMode(gin.ReleaseMode)
