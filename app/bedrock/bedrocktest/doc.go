@@ -1,0 +1,113 @@
+// Package bedrocktest emulates Amazon Bedrock in process, the way
+// net/http/httptest emulates an HTTP server. It speaks Bedrock's real wire
+// protocol (restJson1 and AWS event streams), so the unmodified aws-sdk-go-v2
+// clients reach it through BaseEndpoint, AWS_ENDPOINT_URL_BEDROCK_RUNTIME or
+// AWS_ENDPOINT_URL_BEDROCK, and it validates requests the way Bedrock does,
+// so translation bugs fail locally.
+//
+// # Use
+//
+//	srv := bedrocktest.NewServer(t)             // 127.0.0.1:<free port>, closed by t.Cleanup
+//	rt := bedrockruntime.New(bedrockruntime.Options{
+//		Region:       "us-east-1",
+//		BaseEndpoint: aws.String(srv.URL),
+//		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+//	})
+//
+// Outside tests, Start(addr) runs a server; cmd/bedrock-emulator wraps it.
+// An Emulator is also a plain http.Handler.
+//
+// # Operations
+//
+// Runtime: Converse, ConverseStream and InvokeModel (embedding models only),
+// at POST /model/{modelId}/converse, /converse-stream and /invoke. The model
+// id may be a foundation-model id or ARN, a system inference-profile id
+// ("us.<model id>") or ARN, or an application inference-profile ARN.
+//
+// Control plane: ListFoundationModels, GetFoundationModel,
+// ListInferenceProfiles (paginated, five per page unless maxResults says
+// otherwise) and GetInferenceProfile. The catalogue is DefaultModels and
+// DefaultApplicationProfiles unless WithModels / WithApplicationProfiles
+// replace it; AddModel and RemoveModel change it while running.
+//
+// Other routes answer 404 UnknownOperationException.
+//
+// # Default answers
+//
+// Without a script or directive, Converse answers
+//
+//	Emulated reply to: <text of the last user message, cut to 200 bytes>
+//
+// in three stream chunks. A user turn holding only tool results is echoed
+// through their text or JSON. The stop reason is end_turn, or max_tokens when
+// the text would exceed inferenceConfig.maxTokens (it is then cut). With
+// Anthropic extended thinking enabled, or on DeepSeek-R1, a reasoning block
+// precedes the text (signed on Anthropic models).
+//
+// Usage is deterministic: inputTokens = characters of the prompt / 4 + 1,
+// outputTokens = characters of the answer / 4 + 1, totalTokens = inputTokens
+// + outputTokens. Text before the last cachePoint is reported as
+// cacheWriteInputTokens the first time the emulator sees that prefix for the
+// model and as cacheReadInputTokens afterwards; it is not counted in
+// inputTokens.
+//
+// # Scripting answers
+//
+// Emulator.Script installs a function that returns a *Reply for a Request;
+// nil falls back to directives and the default. Reply scripts text chunks,
+// reasoning, tool calls, stop reason, usage, delays, errors before the stream
+// and exceptions in the middle of it.
+//
+// Through the gateway, which only forwards chat text, the last user message
+// may instead carry a directive line:
+//
+//	@emulate {"text":["Hel","lo"],"stop_reason":"end_turn"}
+//	@emulate {"tool_calls":[{"name":"get_weather","input":{"city":"Paris"}}]}
+//	@emulate {"reasoning":"Let me think.","signature":"sig","text":"42"}
+//	@emulate {"usage":{"input_tokens":10,"output_tokens":5,"cache_read":3,"cache_write":0}}
+//	@emulate {"delay_ms":500,"chunk_delay_ms":50}
+//	@emulate {"error":{"type":"ThrottlingException","message":"slow down"}}
+//	@emulate {"stream_error":{"type":"modelStreamErrorException"},"stream_error_after":3}
+//	@emulate-error ThrottlingException optional message
+//
+// The JSON members are text (a string or a list of chunks), reasoning,
+// signature, redacted_reasoning (base64), tool_calls [{id, name, input}]
+// (input is an object or a string holding one), stop_reason, usage
+// {input_tokens, output_tokens, cache_read, cache_write}, delay_ms,
+// chunk_delay_ms, error {type, message}, stream_error {type, message} and
+// stream_error_after. Unknown members are a ValidationException, so typos show.
+// Directive lines are left out of the echoed text.
+//
+// # Errors
+//
+// Errors carry the status of Bedrock's error table, the header
+// X-Amzn-ErrorType: <Type>:http://internal.amazon.com/coral/com.amazon.bedrock/
+// and the body {"message": ...} (ModelErrorException adds originalStatusCode
+// and resourceName), so the SDK decodes them to its typed errors. Mid-stream
+// exceptions use the lower-camel union member name (throttlingException,
+// modelStreamErrorException, validationException,
+// serviceUnavailableException, internalServerException) in :exception-type.
+//
+// # Validation
+//
+// Requests Bedrock would refuse get a 400 ValidationException with a message
+// worded like Bedrock's: unknown model ids; unknown JSON members (matched
+// case-sensitively against the SDK's schema); empty or non-alternating
+// messages, a first message that is not from the user, unknown roles; blank
+// text; empty content; blank system text; tool blocks without toolConfig;
+// toolResults that do not answer the previous turn's toolUses one for one;
+// tool specs without name or inputSchema; toolConfig without tools; image and
+// document formats, empty bytes, document names; images sent to text-only
+// models; temperature, topP and maxTokens ranges; temperature with topP on
+// the Claude 4.5/4.6 models; Anthropic thinking budgets, thinking with
+// temperature/topP/top_k or forced tool choice, and a final tool-calling
+// assistant turn that does not start with its reasoning; reasoning sent back
+// to Claude without a signature; cachePoint on models without prompt
+// caching; embedding models on Converse.
+//
+// # Cancellation
+//
+// When a client goes away before its answer is complete (during a delay, a
+// chunk delay, or on a failed write), the emulator stops and counts it in
+// Emulator.Cancellations.
+package bedrocktest

@@ -1,0 +1,229 @@
+package bedrocktest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxBody bounds request bodies; Bedrock's own limit is lower.
+const maxBody = 64 << 20
+
+// settleDelay is the least time the emulator waits before answering. The
+// SDK closes a request body as soon as response headers arrive; if that
+// happens before net/http's transport has finished its after-body check,
+// smithy-go's body wrapper reports io.EOF from WriteTo, the transport tears
+// the connection down, and the response stream fails with "use of closed
+// network connection". Real Bedrock never answers that fast; neither do we.
+const settleDelay = 5 * time.Millisecond
+
+// Emulator is an http.Handler serving Bedrock Runtime and control-plane
+// operations. Create it with New; it is safe for concurrent use.
+type Emulator struct {
+	latency    time.Duration
+	chunkDelay time.Duration
+
+	mu       sync.Mutex
+	models   []Model
+	apps     []ApplicationProfile
+	script   func(Request) *Reply
+	requests []Request
+	// cacheSeen holds the cache-point prefixes already "written", so the
+	// next request with the same prefix reports a cache read.
+	cacheSeen map[string]bool
+
+	cancellations atomic.Int64
+	seq           atomic.Uint64
+}
+
+// Option configures an Emulator.
+type Option func(*Emulator)
+
+// WithLatency delays every answer by d, like an upstream's time to first byte.
+func WithLatency(d time.Duration) Option { return func(e *Emulator) { e.latency = d } }
+
+// WithChunkDelay sets the default delay between stream events (default 0).
+func WithChunkDelay(d time.Duration) Option { return func(e *Emulator) { e.chunkDelay = d } }
+
+// WithModels replaces the default catalogue (DefaultModels).
+func WithModels(ms ...Model) Option {
+	return func(e *Emulator) { e.models = slices.Clone(ms) }
+}
+
+// WithApplicationProfiles replaces the default APPLICATION inference profiles
+// (DefaultApplicationProfiles). Profiles whose target is not in the catalogue
+// are neither listed nor accepted.
+func WithApplicationProfiles(ps ...ApplicationProfile) Option {
+	return func(e *Emulator) { e.apps = slices.Clone(ps) }
+}
+
+// New returns an Emulator with the default catalogue, changed by opts.
+func New(opts ...Option) *Emulator {
+	e := &Emulator{
+		models:    DefaultModels(),
+		apps:      DefaultApplicationProfiles(),
+		cacheSeen: map[string]bool{},
+	}
+	for _, opt := range opts {
+		opt(e)
+	}
+	return e
+}
+
+// Request is one request the emulator received.
+type Request struct {
+	// Operation is the Bedrock operation name, e.g. "Converse", "ConverseStream",
+	// "InvokeModel", "ListFoundationModels"; empty for unknown routes.
+	Operation string
+	// ModelID is the unescaped model id or ARN from the path (runtime
+	// operations), or the resource id for Get* control-plane operations.
+	ModelID string
+	// Body is the raw request body.
+	Body []byte
+	// Header is a copy of the request headers.
+	Header http.Header
+}
+
+// Script sets a function consulted for every Converse and ConverseStream call
+// that passes validation (and for InvokeModel, where only Reply.Error and
+// Reply.Delay apply). Returning nil falls back to prompt directives and the
+// default answer. Script(nil) removes it. Safe for concurrent use.
+func (e *Emulator) Script(f func(Request) *Reply) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.script = f
+}
+
+// Requests returns a copy of every request received so far, oldest first.
+func (e *Emulator) Requests() []Request {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Request, len(e.requests))
+	for i, r := range e.requests {
+		r.Body = slices.Clone(r.Body)
+		r.Header = r.Header.Clone()
+		out[i] = r
+	}
+	return out
+}
+
+// Cancellations counts calls and streams whose client went away before the
+// answer was complete.
+func (e *Emulator) Cancellations() int { return int(e.cancellations.Load()) }
+
+// AddModel adds m to the catalogue, replacing a model with the same ID.
+func (e *Emulator) AddModel(m Model) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.models = slices.Clone(e.models) // snapshots taken earlier stay intact
+	for i := range e.models {
+		if e.models[i].ID == m.ID {
+			e.models[i] = m
+			return
+		}
+	}
+	e.models = append(e.models, m)
+}
+
+// RemoveModel removes the model with the given foundation-model id, and with
+// it its system inference profiles.
+func (e *Emulator) RemoveModel(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.models = slices.DeleteFunc(slices.Clone(e.models), func(m Model) bool { return m.ID == id })
+}
+
+func (e *Emulator) catalogue() catalogue {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return catalogue{models: e.models, apps: e.apps}
+}
+
+func (e *Emulator) scripted(r Request) *Reply {
+	e.mu.Lock()
+	f := e.script
+	e.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f(r)
+}
+
+// ServeHTTP routes a Bedrock request to its operation.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w.Header().Set("X-Amzn-Requestid", e.requestID())
+	rt := route(r.Method, r.URL.EscapedPath())
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	req := Request{Operation: rt.op, ModelID: rt.id, Body: body, Header: r.Header.Clone()}
+	e.mu.Lock()
+	e.requests = append(e.requests, req)
+	e.mu.Unlock()
+	if err != nil {
+		writeError(w, &apiError{Type: "SerializationException", Message: fmt.Sprintf("read request body: %v", err)})
+		return
+	}
+	if rt.op == "" {
+		writeError(w, &apiError{Type: "UnknownOperationException",
+			Message: fmt.Sprintf("The operation %s %s is not supported by the Bedrock emulator.", r.Method, r.URL.EscapedPath())})
+		return
+	}
+	if !e.wait(r.Context(), max(e.latency, settleDelay)) {
+		return
+	}
+	x := &exchange{w: w, r: r, req: req, start: start}
+	switch rt.op {
+	case "Converse", "ConverseStream":
+		e.converse(x)
+	case "InvokeModel":
+		e.invokeModel(x)
+	case "ListFoundationModels":
+		e.listFoundationModels(x)
+	case "GetFoundationModel":
+		e.getFoundationModel(x)
+	case "ListInferenceProfiles":
+		e.listInferenceProfiles(x)
+	case "GetInferenceProfile":
+		e.getInferenceProfile(x)
+	}
+}
+
+// exchange is one request being answered.
+type exchange struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	req   Request
+	start time.Time
+}
+
+// wait sleeps for d unless the client goes away first; then it counts a
+// cancellation and reports false.
+func (e *Emulator) wait(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		if ctx.Err() != nil {
+			e.cancellations.Add(1)
+			return false
+		}
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		e.cancellations.Add(1)
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// requestID returns a unique, UUID-shaped request id.
+func (e *Emulator) requestID() string {
+	n := e.seq.Add(1)
+	return fmt.Sprintf("00000000-0000-4000-8000-%012x", n)
+}
