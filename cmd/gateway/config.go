@@ -36,6 +36,8 @@ type config struct {
 	// LambdaMode is alb (behind an ALB target group) or function-url
 	// (a Function URL in RESPONSE_STREAM mode); Lambda build only.
 	LambdaMode string
+
+	modelConfig // model catalogue, aliases and embeddings (models.go)
 }
 
 // defaultModel is used when neither the request nor DEFAULT_MODEL names one.
@@ -68,6 +70,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		LambdaMode:          p.str("LAMBDA_MODE", "alb"),
 	}
+	c.modelConfig = loadModelConfig(&p)
 	c.LogLevel = slog.LevelInfo
 	if p.bool("DEBUG", false) {
 		c.LogLevel = slog.LevelDebug

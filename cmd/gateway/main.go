@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	handler := server.New(server.Options{
 		Logger:       logger,
 		Bedrock:      runtimeClient,
-		Catalogue:    bedrock.NewStaticCatalogue(cfg.DefaultModel),
+		Catalogue:    newCatalogue(ctx, cfg, awsCfg, logger),
 		Auth:         authn,
 		RoutePrefix:  cfg.RoutePrefix,
 		DefaultModel: cfg.DefaultModel,
@@ -85,6 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				AllowPrivate: cfg.ImageFetchAllowPrivate, AllowHTTP: cfg.ImageFetch,
 			}),
 		},
+
+		DefaultEmbeddingModel: cfg.DefaultEmbeddingModel,
+		ModelAliases:          cfg.ModelAliases,
+		AliasGPTModels:        cfg.AliasGPTModels,
 	})
 	ready.Store(true)
 	logger.Info("gateway initialised", "version", version, "runtime", runtimeName,

@@ -1,0 +1,126 @@
+//go:build !lambda
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
+)
+
+// runGateway runs the gateway command in process against an emulator,
+// with the AWS endpoint variables pointing at it, until the test ends.
+func runGateway(tb testing.TB, emu *bedrocktest.Server, env map[string]string) string {
+	tb.Helper()
+	tb.Setenv("AWS_ENDPOINT_URL_BEDROCK", emu.URL)
+	tb.Setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emu.URL)
+	tb.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	tb.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	tb.Setenv("AWS_CA_BUNDLE", "")
+	tb.Setenv("AWS_PROFILE", "")
+	tb.Setenv("AWS_CONFIG_FILE", tb.TempDir()+"/none")
+	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", tb.TempDir()+"/none")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	vars := map[string]string{"HOST": "127.0.0.1", "PORT": port, "API_KEY": "run-key", "AWS_REGION": "us-east-1",
+		"SHUTDOWN_DRAIN_DELAY": "0s", "SHUTDOWN_TIMEOUT": "2s", "MODEL_REFRESH_INTERVAL": "0"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"gateway"}, func(k string) string { return vars[k] }, io.Discard, io.Discard)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			tb.Error("run did not return after cancel")
+		}
+	})
+	return "http://127.0.0.1:" + port
+}
+
+// modelsHealth polls /health until cond accepts its "models" object.
+func modelsHealth(tb testing.TB, url string, cond func(map[string]any) bool) map[string]any {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var h struct {
+			Models map[string]any `json:"models"`
+		}
+		if resp, err := http.Get(url + "/health"); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&h)
+			resp.Body.Close()
+			if h.Models != nil && cond(h.Models) {
+				return h.Models
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for /health models; last %v", h.Models)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func listModels(tb testing.TB, url string) string {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url+"/api/v1/models", nil)
+	req.Header.Set("Authorization", "Bearer run-key")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET /models: %d %s", resp.StatusCode, body)
+	}
+	return string(body)
+}
+
+func TestRunDiscoversModels(t *testing.T) {
+	emu := bedrocktest.NewServer(t)
+	url := runGateway(t, emu, nil)
+	h := modelsHealth(t, url, func(m map[string]any) bool { return m["source"] == "bedrock" })
+	if h["count"].(float64) < 20 || h["refreshed_at"] == nil {
+		t.Errorf("/health models: %v", h)
+	}
+	if body := listModels(t, url); !strings.Contains(body, `"team-chat"`) || !strings.Contains(body, `"us.anthropic.claude-sonnet-4-5-20250929-v1:0"`) {
+		t.Errorf("GET /models lacks discovered models: %s", body)
+	}
+}
+
+func TestRunWithoutDiscovery(t *testing.T) {
+	emu := bedrocktest.NewServer(t)
+	url := runGateway(t, emu, map[string]string{"ENABLE_MODEL_DISCOVERY": "false", "MODELS": "amazon.nova-pro-v1:0"})
+	h := modelsHealth(t, url, func(map[string]any) bool { return true })
+	if h["source"] != "static" || h["count"] != float64(3) {
+		t.Errorf("/health models: got %v, want the static list of 3", h)
+	}
+	if body := listModels(t, url); !strings.Contains(body, `"amazon.nova-pro-v1:0"`) || !strings.Contains(body, `"cohere.embed-multilingual-v3"`) {
+		t.Errorf("GET /models: %s", body)
+	}
+	for _, r := range emu.Requests() {
+		if r.Operation == "ListFoundationModels" || r.Operation == "ListInferenceProfiles" {
+			t.Errorf("the control plane was called (%s) with discovery off", r.Operation)
+		}
+	}
+}
