@@ -56,3 +56,22 @@ test-go:
 
 clean: ## Remove build output.
 	rm -rf $(BIN) bootstrap .aws-sam
+
+# --- AWS SAM (template.yaml). `sam build` runs build-<LogicalId> for each
+# function with BuildMethod makefile, with ARTIFACTS_DIR set. For x86_64:
+# GOARCH_LAMBDA=amd64 sam build, and deploy with Architecture=x86_64.
+.PHONY: lint-template build-GatewayFunction build-GatewayStreamFunction build-CanaryFunction
+
+lint-template: ## Lint template.yaml with cfn-lint (pip-installed when missing); warnings fail too.
+	@command -v cfn-lint >/dev/null 2>&1 || pip install cfn-lint
+	cfn-lint template.yaml
+
+build-GatewayFunction build-GatewayStreamFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is unset: $@ is run by sam build"; exit 1; }
+	$(MAKE) build-lambda
+	cp bootstrap $(ARTIFACTS_DIR)/bootstrap
+
+build-CanaryFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is unset: $@ is run by sam build"; exit 1; }
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build -tags lambda.norpc -trimpath \
+		-ldflags '-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/canary
