@@ -1,11 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openbedrock/gateway/app/auth"
+	"github.com/openbedrock/gateway/app/server"
 )
 
 // config is every setting of the gateway, read from the environment in one
@@ -32,6 +37,22 @@ type config struct {
 	MaxIdleConnsPerHost int
 	ShutdownDrainDelay  time.Duration
 	ShutdownTimeout     time.Duration
+
+	// API keys (app/auth): at most one source, see auth.Sources; API_KEY
+	// is APIKey above.
+	APIKeyParamName    string        // API_KEY_PARAM_NAME
+	APIKeySecretARN    string        // API_KEY_SECRET_ARN
+	SecretARNParameter string        // SECRET_ARN_PARAMETER
+	APIKeyRefresh      time.Duration // API_KEY_REFRESH_INTERVAL
+	APIKeyMinRefresh   time.Duration // API_KEY_MIN_REFRESH_INTERVAL
+
+	// Network restrictions (app/server/network.go) and TLS (tls.go).
+	AllowedCIDRs      []netip.Prefix // ALLOWED_CIDRS
+	TrustedProxies    []netip.Prefix // TRUSTED_PROXIES
+	TrustForwardedFor bool           // TRUST_FORWARDED_FOR
+	TLSCertFile       string         // TLS_CERT_FILE
+	TLSKeyFile        string         // TLS_KEY_FILE
+	RedirectHTTPPort  int            // REDIRECT_HTTP_PORT
 
 	// LambdaMode is alb (behind an ALB target group) or function-url
 	// (a Function URL in RESPONSE_STREAM mode); Lambda build only.
@@ -93,9 +114,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.Port < 0 || c.Port > 65535 {
 		p.errs = append(p.errs, fmt.Errorf("PORT: %d is out of range", c.Port))
 	}
-	if c.APIKey == "" && !c.DisableAuth {
-		p.errs = append(p.errs, fmt.Errorf("no API key is configured: set API_KEY, or DISABLE_AUTH=true to run without authentication (local use only)"))
-	}
+	loadAuthConfig(&c, &p)
 	if len(p.errs) > 0 {
 		return config{}, fmt.Errorf("configuration: %w", joinErrs(p.errs))
 	}
@@ -173,4 +192,53 @@ func joinErrs(errs []error) error {
 		msgs[i] = e.Error()
 	}
 	return fmt.Errorf("%s", strings.Join(msgs, "; "))
+}
+
+// loadAuthConfig reads the API-key, network and TLS settings.
+func loadAuthConfig(c *config, p *parser) {
+	c.APIKeyParamName = p.str("API_KEY_PARAM_NAME", "")
+	c.APIKeySecretARN = p.str("API_KEY_SECRET_ARN", "")
+	c.SecretARNParameter = p.str("SECRET_ARN_PARAMETER", "")
+	c.APIKeyRefresh = p.duration("API_KEY_REFRESH_INTERVAL", 5*time.Minute)
+	c.APIKeyMinRefresh = p.duration("API_KEY_MIN_REFRESH_INTERVAL", time.Minute)
+	switch err := c.keySources().Validate(); {
+	case errors.Is(err, auth.ErrNoSource):
+		if !c.DisableAuth {
+			p.errs = append(p.errs, fmt.Errorf("%w; or DISABLE_AUTH=true to run without authentication (local use only)", err))
+		}
+	case err != nil:
+		p.errs = append(p.errs, err)
+	case c.DisableAuth:
+		p.errs = append(p.errs, fmt.Errorf("DISABLE_AUTH=true conflicts with %v: unset one", c.keySources()))
+	}
+
+	var err error
+	if c.AllowedCIDRs, err = server.ParseCIDRs(p.list("ALLOWED_CIDRS", "")); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("ALLOWED_CIDRS: %w", err))
+	}
+	if c.TrustedProxies, err = server.ParseCIDRs(p.list("TRUSTED_PROXIES", "")); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
+	}
+	// Behind an ALB, Lambda requests have no socket peer: the ALB's
+	// X-Forwarded-For entry is the client.
+	c.TrustForwardedFor = p.bool("TRUST_FORWARDED_FOR", runtimeName == "lambda" && c.LambdaMode == "alb")
+
+	c.TLSCertFile, c.TLSKeyFile = p.str("TLS_CERT_FILE", ""), p.str("TLS_KEY_FILE", "")
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		p.errs = append(p.errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither"))
+	}
+	c.RedirectHTTPPort = p.int("REDIRECT_HTTP_PORT", 0)
+	switch {
+	case c.RedirectHTTPPort < 0 || c.RedirectHTTPPort > 65535:
+		p.errs = append(p.errs, fmt.Errorf("REDIRECT_HTTP_PORT: %d is out of range", c.RedirectHTTPPort))
+	case c.RedirectHTTPPort != 0 && c.TLSCertFile == "":
+		p.errs = append(p.errs, errors.New("REDIRECT_HTTP_PORT: redirects to HTTPS need TLS_CERT_FILE and TLS_KEY_FILE"))
+	case c.RedirectHTTPPort != 0 && c.RedirectHTTPPort == c.Port:
+		p.errs = append(p.errs, errors.New("REDIRECT_HTTP_PORT: must differ from PORT"))
+	}
+}
+
+// keySources is where the API keys come from.
+func (c config) keySources() auth.Sources {
+	return auth.Sources{APIKey: c.APIKey, ParamName: c.APIKeyParamName, SecretARN: c.APIKeySecretARN, SecretARNParameter: c.SecretARNParameter}
 }

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/openbedrock/gateway/app/auth"
 	"github.com/openbedrock/gateway/app/bedrock"
@@ -58,11 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	runtimeClient := bedrockruntime.NewFromConfig(awsCfg)
 
-	var authn server.Authenticator
-	if cfg.APIKey != "" {
-		authn = auth.NewStatic(auth.NewKey("default", cfg.APIKey))
-	} else {
-		logger.Warn("authentication is disabled (DISABLE_AUTH=true): anyone who reaches this gateway can use it")
+	authn, err := newAuthenticator(ctx, cfg, awsCfg, logger)
+	if err != nil {
+		return err
 	}
 
 	ready := &atomic.Bool{}
@@ -89,11 +90,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		DefaultEmbeddingModel: cfg.DefaultEmbeddingModel,
 		ModelAliases:          cfg.ModelAliases,
 		AliasGPTModels:        cfg.AliasGPTModels,
+
+		AllowedClients:    cfg.AllowedCIDRs,
+		TrustedProxies:    cfg.TrustedProxies,
+		TrustForwardedFor: cfg.TrustForwardedFor,
 	})
 	ready.Store(true)
 	logger.Info("gateway initialised", "version", version, "runtime", runtimeName,
 		"init_ms", float64(time.Since(initStart).Microseconds())/1000, "region", awsCfg.Region, "default_model", cfg.DefaultModel)
 	return serve(ctx, handler, cfg, logger, ready)
+}
+
+// newAuthenticator loads the API keys before the gateway reports ready and
+// keeps them fresh until ctx is done; nil means authentication is off. The
+// SSM and Secrets Manager clients share awsCfg, so AWS_ENDPOINT_URL_SSM and
+// AWS_ENDPOINT_URL_SECRETS_MANAGER apply.
+func newAuthenticator(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Logger) (server.Authenticator, error) {
+	if cfg.DisableAuth {
+		log.Warn("authentication is disabled (DISABLE_AUTH=true): anyone who reaches this gateway can use it")
+		return nil, nil
+	}
+	store, err := auth.NewStore(auth.Options{
+		Sources:           cfg.keySources(),
+		SSM:               ssm.NewFromConfig(awsCfg),
+		SecretsManager:    secretsmanager.NewFromConfig(awsCfg),
+		Logger:            log,
+		RefreshInterval:   cfg.APIKeyRefresh,
+		EarlyRefreshEvery: cfg.APIKeyMinRefresh,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Load(ctx); err != nil {
+		return nil, err
+	}
+	go store.Run(ctx)
+	return store, nil
 }
 
 // loadAWS builds the one AWS configuration all clients share. The standard
@@ -122,9 +154,15 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 
 // healthcheck exits 0 when the server's /health answers 200.
 func healthcheck(ctx context.Context, args []string, getenv func(string) string) error {
-	url := "http://127.0.0.1:" + cmpOr(getenv("PORT"), "8080") + "/health"
+	url, client := "http://127.0.0.1:"+cmpOr(getenv("PORT"), "8080")+"/health", http.DefaultClient
+	if getenv("TLS_CERT_FILE") != "" {
+		// The certificate names the public host, not 127.0.0.1, and this
+		// probe only asks whether the local process is up.
+		url = "https://127.0.0.1:" + cmpOr(getenv("PORT"), "8080") + "/health"
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
 	if len(args) == 2 && args[0] == "-url" {
-		url = args[1]
+		url, client = args[1], http.DefaultClient
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -132,7 +170,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}

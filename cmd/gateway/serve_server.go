@@ -32,9 +32,14 @@ func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, re
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("listening", "addr", ln.Addr().String())
+	redirect, err := enableTLS(srv, cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serveConns(srv, ln) }()
 
 	select {
 	case err := <-errc:
@@ -46,6 +51,9 @@ func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, re
 	time.Sleep(cfg.ShutdownDrainDelay)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if redirect != nil {
+		_ = redirect.Close() // redirects are instant: nothing to drain
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
