@@ -41,7 +41,7 @@ docker: ## Build the gateway and canary images (Docker with BuildKit; multi-arch
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
 	docker build --build-arg VERSION=$(VERSION) --target canary -t $(IMAGE)-canary:$(VERSION) .
 
-test: fmt-check vet test-go ## Everything CI runs: gofmt, go vet (both builds), go test -race.
+test: fmt-check vet lint-template test-go ## Everything CI runs: gofmt, go vet (both builds), cfn-lint, go test -race.
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
