@@ -78,6 +78,23 @@
 // stream_error_after. Unknown members are a ValidationException, so typos show.
 // Directive lines are left out of the echoed text.
 //
+// # Embeddings
+//
+// InvokeModel serves the embedding models with their native bodies and
+// answers: amazon.titan-embed-text-v1 (1536 dimensions) and -v2:0
+// (dimensions, normalize, embeddingTypes), cohere.embed-english-v3 and
+// -multilingual-v3 (1024 dimensions; embeddings_floats, or
+// embeddings_by_type with embedding_types), cohere.embed-v4:0
+// (output_dimension, texts, images or inputs) and
+// amazon.nova-2-multimodal-embeddings-v1:0 (SINGLE_EMBEDDING). Vectors are
+// deterministic (seeded by a hash of the input) and unit length except for
+// Titan v1 and Titan v2 with normalize false. Every answer carries
+// X-Amzn-Bedrock-Input-Token-Count (characters / 4 + 1 per input); Titan
+// also reports inputTextTokenCount. Each model's schema is enforced with
+// "Malformed input request: #/...: ..." ValidationExceptions. A
+// "@emulate-error <Type> [message]" or "@emulate {...}" line in an input
+// text, or a Script reply, scripts an error or a delay.
+//
 // # Errors
 //
 // Errors carry the status of Bedrock's error table, the header
@@ -105,7 +122,14 @@
 // to Claude without a signature; cachePoint on models without prompt
 // caching; embedding models on Converse.
 //
-// # Cancellation
+// # Timing and cancellation
+//
+// Every answer waits at least 5ms (or WithLatency's delay). Real Bedrock is
+// never faster, and an instant answer trips a race in aws-sdk-go-v2: the
+// SDK closes the request body as soon as response headers arrive, smithy-go's
+// body wrapper then returns io.EOF to net/http's after-body check, and the
+// transport drops the connection, failing the response stream with "use of
+// closed network connection".
 //
 // When a client goes away before its answer is complete (during a delay, a
 // chunk delay, or on a failed write), the emulator stops and counts it in

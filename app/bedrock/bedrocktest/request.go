@@ -401,11 +401,25 @@ func decodeStrict(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("value at '%s' must be %s, not a JSON %s", te.Field, te.Type, te.Value)
+			return &typeError{field: te.Field, want: te.Type.String(), got: te.Value}
 		}
 		return fmt.Errorf("decode body: %w", err)
 	}
 	return nil
+}
+
+// typeError is a member whose JSON type does not fit the schema.
+type typeError struct {
+	field, want, got string
+}
+
+func (e *typeError) Error() string {
+	return fmt.Sprintf("value at '%s' must be %s, not a JSON %s", e.field, strings.TrimPrefix(e.want, "*"), e.got)
+}
+
+// pointer is the field as a JSON pointer, for model-native messages.
+func (e *typeError) pointer() string {
+	return "#/" + strings.ReplaceAll(e.field, ".", "/")
 }
 
 func (e *shapeError) Error() string { return e.converseMessage() }
