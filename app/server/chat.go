@@ -181,9 +181,21 @@ func (s *Server) streamChat(c *gin.Context, call *bedrock.Call, model, id string
 	if err := w.chunk(conv.Event(first)); err != nil {
 		return
 	}
-	for ev := range stream.Events() {
-		if err := w.chunk(conv.Event(ev)); err != nil {
-			return // the client went away; closing the stream ends the Bedrock call
+	events := stream.Events()
+	for ended := false; !ended; {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				ended = true
+				break
+			}
+			if err := w.chunk(conv.Event(ev)); err != nil {
+				return // the client went away; closing the stream ends the Bedrock call
+			}
+		case <-s.opts.StreamsEnd:
+			c.Set(ctxError, errShuttingDown.Code)
+			_ = w.event(errShuttingDown.envelope())
+			return
 		}
 	}
 	if err := stream.Err(); err != nil {

@@ -35,7 +35,9 @@ var (
 		Message: "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."}
 	errInvalidKey = &apiError{Status: http.StatusUnauthorized, Type: openai.TypeInvalidRequest, Code: "invalid_api_key",
 		Message: "Incorrect API key provided."}
-	errClientGone = errors.New("client went away")
+	errClientGone   = errors.New("client went away")
+	errShuttingDown = &apiError{Status: http.StatusServiceUnavailable, Type: openai.TypeUnavailable, Code: "server_shutting_down",
+		Message: "The gateway instance is shutting down and ended this stream; retry the request."}
 )
 
 // statusClientClosed is logged for requests whose client disconnected.

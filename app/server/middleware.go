@@ -171,3 +171,22 @@ func levelFor(status int) slog.Level {
 	}
 	return slog.LevelInfo
 }
+
+// limitConcurrency answers 503 at once when MaxConcurrent requests are
+// already waiting on Bedrock, rather than queueing without bound.
+func (s *Server) limitConcurrency() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s.slots == nil {
+			c.Next()
+			return
+		}
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+			c.Next()
+		default:
+			s.writeError(c, &apiError{Status: http.StatusServiceUnavailable, Type: openai.TypeUnavailable, Code: "overloaded", RetryAfter: 1,
+				Message: fmt.Sprintf("The gateway is at its limit of %d concurrent requests; retry shortly.", cap(s.slots))})
+		}
+	}
+}

@@ -11,8 +11,8 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/ready", s.handleReady)
 
 	api := e.Group(s.opts.RoutePrefix, s.limitBody(), s.authenticate())
-	api.POST("/chat/completions", s.handleChat)
-	api.POST("/embeddings", s.handleEmbeddings)
+	api.POST("/chat/completions", s.limitConcurrency(), s.handleChat)
+	api.POST("/embeddings", s.limitConcurrency(), s.handleEmbeddings)
 	api.GET("/models", s.handleListModels)
 	api.GET("/models/*id", s.handleGetModel)
 

@@ -69,6 +69,12 @@ type Options struct {
 	// StreamRetries is how many times a stream whose first event is a
 	// retryable Bedrock exception is reopened; default 2.
 	StreamRetries int
+	// StreamsEnd is closed when open streams must end (the shutdown
+	// deadline): each gets an SSE error event rather than a cut connection.
+	StreamsEnd <-chan struct{}
+	// MaxConcurrent caps the requests waiting on Bedrock at once; beyond it
+	// the gateway answers 503 at once. 0 means no cap.
+	MaxConcurrent int
 
 	// DefaultEmbeddingModel is used when an embeddings request names no model.
 	DefaultEmbeddingModel string
@@ -99,6 +105,7 @@ type Server struct {
 	instance string
 	started  time.Time
 	requests atomic.Int64
+	slots    chan struct{} // nil: no concurrency cap
 }
 
 // New returns the gateway's HTTP handler.
@@ -125,6 +132,9 @@ func New(o Options) http.Handler {
 		o.Embedder = &bedrock.Embedder{Client: o.Bedrock}
 	}
 	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
+	if o.MaxConcurrent > 0 {
+		s.slots = make(chan struct{}, o.MaxConcurrent)
+	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.UseRawPath = true // model ids in paths may hold escaped '/' (ARNs)

@@ -37,6 +37,7 @@ type config struct {
 	MaxIdleConnsPerHost int
 	ShutdownDrainDelay  time.Duration
 	ShutdownTimeout     time.Duration
+	MaxConcurrent       int
 
 	// API keys (app/auth): at most one source, see auth.Sources; API_KEY
 	// is APIKey above.
@@ -89,6 +90,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MaxIdleConnsPerHost: p.int("BEDROCK_MAX_IDLE_CONNS", 256),
 		ShutdownDrainDelay:  p.duration("SHUTDOWN_DRAIN_DELAY", 5*time.Second),
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+		MaxConcurrent:       p.int("MAX_CONCURRENT_REQUESTS", 1024),
 		LambdaMode:          p.str("LAMBDA_MODE", "alb"),
 	}
 	c.modelConfig = loadModelConfig(&p)

@@ -66,19 +66,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	ready := &atomic.Bool{}
+	lc := &lifecycle{streamsEnd: make(chan struct{})}
 	handler := server.New(server.Options{
-		Logger:       logger,
-		Bedrock:      runtimeClient,
-		Catalogue:    newCatalogue(ctx, cfg, awsCfg, logger),
-		Auth:         authn,
-		RoutePrefix:  cfg.RoutePrefix,
-		DefaultModel: cfg.DefaultModel,
-		Origins:      cfg.AllowedOrigins,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Version:      version,
-		Runtime:      runtimeName,
-		Ready:        ready.Load,
+		Logger:        logger,
+		Bedrock:       runtimeClient,
+		Catalogue:     newCatalogue(ctx, cfg, awsCfg, logger),
+		Auth:          authn,
+		RoutePrefix:   cfg.RoutePrefix,
+		DefaultModel:  cfg.DefaultModel,
+		Origins:       cfg.AllowedOrigins,
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		Version:       version,
+		Runtime:       runtimeName,
+		Ready:         lc.ready.Load,
+		StreamsEnd:    lc.streamsEnd,
+		MaxConcurrent: cfg.MaxConcurrent,
 		Translator: &bedrock.Translator{
 			PromptCaching: cfg.PromptCaching,
 			Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{
@@ -95,10 +97,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		TrustedProxies:    cfg.TrustedProxies,
 		TrustForwardedFor: cfg.TrustForwardedFor,
 	})
-	ready.Store(true)
+	lc.ready.Store(true)
 	logger.Info("gateway initialised", "version", version, "runtime", runtimeName,
 		"init_ms", float64(time.Since(initStart).Microseconds())/1000, "region", awsCfg.Region, "default_model", cfg.DefaultModel)
-	return serve(ctx, handler, cfg, logger, ready)
+	return serve(ctx, handler, cfg, logger, lc)
+}
+
+// lifecycle is what serve needs to drain: the readiness it withdraws and the
+// channel it closes when open streams must end.
+type lifecycle struct {
+	ready      atomic.Bool
+	streamsEnd chan struct{}
 }
 
 // newAuthenticator loads the API keys before the gateway reports ready and

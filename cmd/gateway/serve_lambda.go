@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -27,7 +26,7 @@ const albResponseLimit = 1<<20 - 16<<10
 // (LAMBDA_MODE=alb) the response, SSE streams included, is buffered and sent
 // whole; with a Function URL in RESPONSE_STREAM mode (LAMBDA_MODE=function-url)
 // it streams.
-func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, _ *atomic.Bool) error {
+func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, _ *lifecycle) error {
 	if cfg.LambdaMode == "function-url" {
 		lambdaurl.Start(h, lambda.WithContext(ctx))
 		return nil

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 )
 
@@ -19,9 +18,10 @@ const runtimeName = "server"
 
 // serve runs the HTTP server until ctx is done, then drains: readiness turns
 // false at once, new requests are still accepted for the drain delay (so
-// load balancers stop routing), then in-flight requests get up to the
-// shutdown timeout to finish.
-func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, ready *atomic.Bool) error {
+// load balancers stop routing), then the listener closes and in-flight
+// requests get up to the shutdown timeout to finish. Streams still open just
+// before the deadline end with an SSE error event, not a cut connection.
+func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, lc *lifecycle) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -46,11 +46,14 @@ func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, re
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	ready.Store(false)
+	lc.ready.Store(false)
 	log.Info("shutting down", "drain_delay", cfg.ShutdownDrainDelay.String(), "timeout", cfg.ShutdownTimeout.String())
 	time.Sleep(cfg.ShutdownDrainDelay)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// Leave the streams a moment to write their error event and return.
+	endStreams := time.AfterFunc(cfg.ShutdownTimeout-min(time.Second, cfg.ShutdownTimeout/5), func() { close(lc.streamsEnd) })
+	defer endStreams.Stop()
 	if redirect != nil {
 		_ = redirect.Close() // redirects are instant: nothing to drain
 	}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	c, err := loadConfig(env("API_KEY", "k", "DEBUG", "yes", "API_ROUTE_PREFIX", "/v1/", "SHUTDOWN_TIMEOUT", "3s", "ALLOWED_ORIGINS", "https://a, https://b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogLevel != slog.LevelDebug || c.RoutePrefix != "/v1" || c.ShutdownTimeout != 3*time.Second || len(c.AllowedOrigins) != 2 || c.Port != 8080 {
+		t.Errorf("got %+v", c)
+	}
+	if c, _ := loadConfig(env("API_KEY", "k", "DEBUG", "0")); c.LogLevel != slog.LevelInfo {
+		t.Errorf("DEBUG=0 enabled debug logging")
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  func(string) string
+		want string
+	}{
+		{"no key", env(), "no API key"},
+		{"bad bool", env("API_KEY", "k", "DEBUG", "maybe"), "DEBUG"},
+		{"bad port", env("API_KEY", "k", "PORT", "eighty"), "PORT"},
+		{"bad duration", env("API_KEY", "k", "SHUTDOWN_TIMEOUT", "soon"), "SHUTDOWN_TIMEOUT"},
+		{"bad prefix", env("API_KEY", "k", "API_ROUTE_PREFIX", "v1"), "API_ROUTE_PREFIX"},
+		{"bad lambda mode", env("API_KEY", "k", "LAMBDA_MODE", "sqs"), "LAMBDA_MODE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(tt.env)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+	if _, err := loadConfig(env("DISABLE_AUTH", "true")); err != nil {
+		t.Errorf("DISABLE_AUTH without a key: %v", err)
+	}
+}
