@@ -41,7 +41,7 @@ docker: ## Build the gateway and canary images (Docker with BuildKit; multi-arch
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
 	docker build --build-arg VERSION=$(VERSION) --target canary -t $(IMAGE)-canary:$(VERSION) .
 
-test: fmt-check vet lint-template test-go ## Everything CI runs: gofmt, go vet (both builds), cfn-lint, go test -race.
+test: tools fmt-check vet lint-template test-go ## Everything CI runs: gofmt, go vet (both builds), cfn-lint, go test -race.
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -53,6 +53,14 @@ vet:
 
 test-go:
 	$(GO) test -race -count=1 ./...
+
+# tools installs what the tests need and a fresh machine may lack. Add other
+# tools as prerequisites: `tools: tools-x`.
+tools: tools-moto ## Install missing test tools (moto_server for the API-key store tests).
+
+.PHONY: tools-moto
+tools-moto:
+	@command -v moto_server >/dev/null 2>&1 || pip install 'moto[server]'
 
 clean: ## Remove build output.
 	rm -rf $(BIN) bootstrap .aws-sam
