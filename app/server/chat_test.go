@@ -568,3 +568,26 @@ func TestHealthAndModels(t *testing.T) {
 }
 
 var _ = param.Opt[int]{}
+
+func TestConcurrencyCap(t *testing.T) {
+	h := newHarness(t, func(o *server.Options) { o.MaxConcurrent = 1 })
+	h.emu.Script(func(bedrocktest.Request) *bedrocktest.Reply {
+		return &bedrocktest.Reply{Text: []string{"a", "b", "c"}, ChunkDelay: 150 * time.Millisecond}
+	})
+	first := h.post(t, "/api/v1/chat/completions", testKey, `{"stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	if first.StatusCode != 200 {
+		t.Fatalf("first request: %d", first.StatusCode)
+	}
+	second := h.post(t, "/api/v1/chat/completions", testKey, `{"messages":[{"role":"user","content":"x"}]}`)
+	e := checkError(t, second, 503, "")
+	if e["code"] != "overloaded" || second.Header.Get("Retry-After") == "" {
+		t.Errorf("over the cap: %v, Retry-After %q", e, second.Header.Get("Retry-After"))
+	}
+	if _, err := io.ReadAll(first.Body); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the slot to be released", func() bool {
+		resp := h.post(t, "/api/v1/chat/completions", testKey, `{"messages":[{"role":"user","content":"x"}]}`)
+		return resp.StatusCode == 200
+	})
+}
