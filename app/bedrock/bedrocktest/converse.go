@@ -3,7 +3,6 @@ package bedrocktest
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"time"
 )
 
@@ -146,5 +145,3 @@ func converseResponse(x *exchange, a *answer) converseOutput {
 func sinceMs(x *exchange) int64 {
 	return max(time.Since(x.start).Milliseconds(), 1)
 }
-
-var _ http.Handler = (*Emulator)(nil)

@@ -99,7 +99,21 @@ func (e *Emulator) Script(f func(Request) *Reply) {
 	e.script = f
 }
 
-// Requests returns a copy of every request received so far, oldest first.
+// maxRequests bounds the request log, so a long benchmark run does not
+// grow without limit; tests never come near it.
+const maxRequests = 10000
+
+func (e *Emulator) record(r Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.requests = append(e.requests, r)
+	if len(e.requests) > 2*maxRequests {
+		e.requests = slices.Clone(e.requests[len(e.requests)-maxRequests:])
+	}
+}
+
+// Requests returns a copy of the requests received so far, oldest first
+// (at least the latest 10,000).
 func (e *Emulator) Requests() []Request {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -161,9 +175,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := route(r.Method, r.URL.EscapedPath())
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	req := Request{Operation: rt.op, ModelID: rt.id, Body: body, Header: r.Header.Clone()}
-	e.mu.Lock()
-	e.requests = append(e.requests, req)
-	e.mu.Unlock()
+	e.record(req)
 	if err != nil {
 		writeError(w, &apiError{Type: "SerializationException", Message: fmt.Sprintf("read request body: %v", err)})
 		return
