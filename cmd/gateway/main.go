@@ -66,11 +66,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	lc := &lifecycle{streamsEnd: make(chan struct{})}
+	catalogue, catalogueLoaded := newCatalogue(ctx, cfg, awsCfg, logger)
+	lc := &lifecycle{streamsEnd: make(chan struct{}), catalogueLoaded: catalogueLoaded}
 	handler := server.New(server.Options{
 		Logger:        logger,
 		Bedrock:       runtimeClient,
-		Catalogue:     newCatalogue(ctx, cfg, awsCfg, logger),
+		Catalogue:     catalogue,
 		Auth:          authn,
 		RoutePrefix:   cfg.RoutePrefix,
 		DefaultModel:  cfg.DefaultModel,
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		Version:       version,
 		Runtime:       runtimeName,
-		Ready:         lc.ready.Load,
+		Ready:         lc.isReady,
 		StreamsEnd:    lc.streamsEnd,
 		MaxConcurrent: cfg.MaxConcurrent,
 		Translator: &bedrock.Translator{
@@ -106,9 +107,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // lifecycle is what serve needs to drain: the readiness it withdraws and the
 // channel it closes when open streams must end.
 type lifecycle struct {
-	ready      atomic.Bool
-	streamsEnd chan struct{}
+	ready           atomic.Bool // keys loaded and not shutting down
+	catalogueLoaded func() bool // the model catalogue's first load has ended
+	streamsEnd      chan struct{}
 }
+
+// isReady is the /ready answer: keys and models loaded, not shutting down.
+func (lc *lifecycle) isReady() bool { return lc.ready.Load() && lc.catalogueLoaded() }
 
 // newAuthenticator loads the API keys before the gateway reports ready and
 // keeps them fresh until ctx is done; nil means authentication is off. The

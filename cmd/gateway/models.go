@@ -19,10 +19,12 @@ import (
 // in the background, so start-up never waits on it: until the first load
 // ends the configured models are served and other ids pass through to
 // Bedrock. The refresh loop ends with ctx.
-func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *slog.Logger) server.Catalogue {
+// The returned func reports whether the first load has ended (successful
+// or not); readiness waits for it.
+func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *slog.Logger) (server.Catalogue, func() bool) {
 	static := append([]string{cfg.DefaultModel, cfg.DefaultEmbeddingModel}, cfg.Models...)
 	if !cfg.ModelDiscovery {
-		return bedrock.NewStaticCatalogue(static...)
+		return bedrock.NewStaticCatalogue(static...), func() bool { return true }
 	}
 	c := bedrock.NewCatalogue(bedrock.CatalogueOptions{
 		Client:              bedrockcp.NewFromConfig(awsCfg),
@@ -33,7 +35,7 @@ func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *sl
 		Logger:              logger,
 	})
 	go c.Run(ctx, cfg.ModelRefreshInterval)
-	return c
+	return c, c.Loaded
 }
 
 // modelConfig is the model catalogue's part of config.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -26,7 +27,12 @@ const albResponseLimit = 1<<20 - 16<<10
 // (LAMBDA_MODE=alb) the response, SSE streams included, is buffered and sent
 // whole; with a Function URL in RESPONSE_STREAM mode (LAMBDA_MODE=function-url)
 // it streams.
-func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, _ *lifecycle) error {
+func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, lc *lifecycle) error {
+	// Load the model catalogue during init (which has a full CPU), not during
+	// the first event; give up after a few seconds and serve the defaults.
+	for deadline := time.Now().Add(5 * time.Second); !lc.catalogueLoaded() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if cfg.LambdaMode == "function-url" {
 		lambdaurl.Start(h, lambda.WithContext(ctx))
 		return nil
