@@ -111,6 +111,7 @@ type LoadError struct {
 	Err  error
 }
 
+// Error names the parameter or secret and the AWS code; never a value.
 func (e *LoadError) Error() string {
 	if e.Code != "" {
 		return fmt.Sprintf("read %s %q: %s: %v", e.What, e.Name, e.Code, e.Err)
@@ -118,6 +119,7 @@ func (e *LoadError) Error() string {
 	return fmt.Sprintf("read %s %q: %v", e.What, e.Name, e.Err)
 }
 
+// Unwrap returns the SDK's error, for errors.As on its types.
 func (e *LoadError) Unwrap() error { return e.Err }
 
 func loadError(what, name string, err error) *LoadError {
