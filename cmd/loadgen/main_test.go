@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+
+	"github.com/openbedrock/gateway/app/auth"
+	"github.com/openbedrock/gateway/app/bedrock"
+	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
+	"github.com/openbedrock/gateway/app/server"
+)
+
+const (
+	testKey    = "sk-loadgen-test"
+	chatModel  = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+	embedModel = "cohere.embed-multilingual-v3"
+)
+
+// stack is a gateway (server.New on httptest) in front of an emulator.
+type stack struct {
+	emu     *bedrocktest.Server
+	gateway string // .../api/v1
+}
+
+func newStack(tb testing.TB) *stack {
+	tb.Helper()
+	emu := bedrocktest.NewServer(tb)
+	rt := bedrockruntime.New(bedrockruntime.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(emu.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		RetryMaxAttempts: 1,
+	})
+	gw := httptest.NewServer(server.New(server.Options{
+		Bedrock:               rt,
+		Catalogue:             bedrock.NewStaticCatalogue(chatModel, embedModel),
+		Auth:                  auth.NewStatic(auth.NewKey("bench", testKey)),
+		DefaultModel:          chatModel,
+		DefaultEmbeddingModel: embedModel,
+	}))
+	tb.Cleanup(gw.Close)
+	return &stack{emu: emu, gateway: gw.URL + "/api/v1"}
+}
+
+func runJSON(tb testing.TB, args ...string) Result {
+	tb.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), args, &out); err != nil {
+		tb.Fatalf("run %q: %v", args, err)
+	}
+	var res Result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		tb.Fatalf("decode result: %v\n%s", err, out.String())
+	}
+	return res
+}
+
+func TestRunAgainstGatewayAndEmulator(t *testing.T) {
+	s := newStack(t)
+	for _, api := range []string{"openai", "bedrock"} {
+		for _, scenario := range []string{"chat", "stream", "embed"} {
+			t.Run(api+"/"+scenario, func(t *testing.T) {
+				url := s.emu.URL
+				if api == "openai" {
+					url = s.gateway
+				}
+				res := runJSON(t, "-api", api, "-url", url, "-key", testKey, "-scenario", scenario,
+					"-c", "2", "-d", "150ms", "-warmup", "20ms")
+				if res.Errors != 0 || res.Requests == 0 {
+					t.Fatalf("got %d requests, %d errors (%q); want some requests and no errors", res.Requests, res.Errors, res.ErrorSamples)
+				}
+				if res.Total < res.Requests {
+					t.Errorf("total %d < measured %d", res.Total, res.Requests)
+				}
+				if res.Latency.P50 <= 0 || res.Latency.P50 > res.Latency.P99 || res.Latency.P99 > res.Latency.Max {
+					t.Errorf("latency percentiles out of order: %+v", res.Latency)
+				}
+				if res.PeakInFlight < 1 || res.PeakInFlight > 2 {
+					t.Errorf("peak in flight %d, want 1..2", res.PeakInFlight)
+				}
+				if scenario == "stream" {
+					if res.TTFT == nil || res.TTFT.N != res.Requests || res.TTFT.P50 > res.Latency.P50 {
+						t.Errorf("TTFT %+v for %d requests with latency p50 %v", res.TTFT, res.Requests, res.Latency.P50)
+					}
+					if res.EventsPerStream < 3 {
+						t.Errorf("%.1f events per stream, want at least 3", res.EventsPerStream)
+					}
+				} else if res.TTFT != nil {
+					t.Errorf("TTFT set for %s: %+v", scenario, res.TTFT)
+				}
+			})
+		}
+	}
+}
+
+// TestBedrockBodiesMatchGateway checks that the direct baseline sends what
+// the gateway sends to Bedrock for the same OpenAI request, so the two
+// measure the same upstream work.
+func TestBedrockBodiesMatchGateway(t *testing.T) {
+	s := newStack(t)
+	for _, tc := range []struct {
+		scenario, op string
+	}{
+		{"chat", "Converse"},
+		{"stream", "ConverseStream"},
+		{"embed", "InvokeModel"},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			cfg, err := parseFlags([]string{"-url", s.gateway, "-key", testKey, "-scenario", tc.scenario})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := drive(context.Background(), withOne(cfg)); err != nil {
+				t.Fatal(err)
+			}
+			got := lastBody(t, s.emu, tc.op)
+			cfg.API = "bedrock"
+			direct, err := newTarget(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !jsonEqual(t, got, direct.body) {
+				t.Errorf("the gateway sent\n%s\nthe direct baseline sends\n%s", got, direct.body)
+			}
+		})
+	}
+}
+
+func withOne(c config) config {
+	c.Concurrency, c.Duration, c.Warmup, c.Max = 1, time.Second, 0, 1
+	return c
+}
+
+func lastBody(tb testing.TB, emu *bedrocktest.Server, op string) []byte {
+	tb.Helper()
+	reqs := emu.Requests()
+	for i := len(reqs) - 1; i >= 0; i-- {
+		if reqs[i].Operation == op {
+			return reqs[i].Body
+		}
+	}
+	tb.Fatalf("the emulator saw no %s request", op)
+	return nil
+}
+
+func jsonEqual(tb testing.TB, a, b []byte) bool {
+	tb.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		tb.Fatalf("decode %s: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		tb.Fatalf("decode %s: %v", b, err)
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+// TestBrokenAnswersAreErrors serves answers a real server could send when
+// something is wrong and checks each is counted as an error, not a success.
+func TestBrokenAnswersAreErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, api, scenario string
+		handler             http.HandlerFunc
+		want                string
+	}{
+		{"status 500", "openai", "chat", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, `{"error":{"message":"boom"}}`, http.StatusInternalServerError)
+		}, "status 500"},
+		{"empty 200", "openai", "chat", func(w http.ResponseWriter, _ *http.Request) {}, "answer lacks"},
+		{"stream without DONE", "openai", "stream", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprint(w, "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n")
+		}, "without data: [DONE]"},
+		{"stream error event", "openai", "stream", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprint(w, "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"code\":\"x\"}}\n\n")
+		}, "error event"},
+		{"stream without content", "openai", "stream", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprint(w, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\ndata: [DONE]\n\n")
+		}, "no content"},
+		{"event stream cut short", "bedrock", "stream", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+		}, "without messageStop"},
+		{"garbage event stream", "bedrock", "stream", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprint(w, strings.Repeat("x", 64))
+		}, "decode event stream"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			t.Cleanup(srv.Close)
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"-api", tc.api, "-scenario", tc.scenario, "-url", srv.URL,
+				"-c", "1", "-d", "50ms", "-warmup", "0", "-max", "3"}, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res Result
+			if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Requests != 0 || res.Errors == 0 {
+				t.Fatalf("got %d successes and %d errors, want only errors", res.Requests, res.Errors)
+			}
+			if len(res.ErrorSamples) == 0 || !strings.Contains(res.ErrorSamples[0], tc.want) {
+				t.Errorf("error samples %q, want one containing %q", res.ErrorSamples, tc.want)
+			}
+		})
+	}
+}
+
+func TestMaxBoundsRequests(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `{"choices":[]}`)
+	}))
+	t.Cleanup(srv.Close)
+	res := runJSON(t, "-url", srv.URL, "-c", "4", "-d", "5s", "-warmup", "0", "-max", "25")
+	if res.Requests != 25 {
+		t.Errorf("got %d requests, want exactly -max 25", res.Requests)
+	}
+	if res.Seconds > 4 {
+		t.Errorf("run took %.1fs; -max should have ended it early", res.Seconds)
+	}
+}
+
+func TestParseFlagsRejects(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"-url", "http://x", "-api", "grpc"},
+		{"-url", "http://x", "-scenario", "images"},
+		{"-url", "http://x", "-c", "0"},
+		{"-url", "http://x", "-d", "0"},
+		{"-url", "http://x", "extra"},
+	} {
+		if _, err := parseFlags(args); err == nil {
+			t.Errorf("parseFlags(%q) accepted it", args)
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	ds := make([]time.Duration, 1000)
+	for i := range ds {
+		ds[len(ds)-1-i] = time.Duration(i+1) * time.Millisecond // reversed: summarize sorts
+	}
+	got := summarize(ds)
+	want := Summary{N: 1000, Mean: 500.5, P50: 500, P90: 900, P99: 990, P999: 999, Max: 1000}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if (summarize(nil) != Summary{}) {
+		t.Errorf("empty input gave %+v", summarize(nil))
+	}
+}
