@@ -38,6 +38,9 @@ type config struct {
 	ShutdownDrainDelay  time.Duration
 	ShutdownTimeout     time.Duration
 	MaxConcurrent       int
+	// PprofAddr (PPROF_ADDR) serves net/http/pprof for profiling, e.g. in
+	// the benchmark; empty (the default) means off. Server build only.
+	PprofAddr string
 
 	// API keys (app/auth): at most one source, see auth.Sources; API_KEY
 	// is APIKey above.
@@ -92,6 +95,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		MaxConcurrent:       p.int("MAX_CONCURRENT_REQUESTS", 1024),
 		LambdaMode:          p.str("LAMBDA_MODE", "alb"),
+		PprofAddr:           p.str("PPROF_ADDR", ""),
 	}
 	c.modelConfig = loadModelConfig(&p)
 	c.LogLevel = slog.LevelInfo
