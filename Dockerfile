@@ -30,7 +30,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=bind,target=. \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o /out/gateway ./cmd/gateway
+    go build -tags nomsgpack -trimpath -ldflags "-s -w -X main.version=$VERSION" -o /out/gateway ./cmd/gateway
 
 FROM build AS build-canary
 ARG TARGETOS TARGETARCH VERSION=dev

@@ -15,11 +15,11 @@ help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 build: ## Build the gateway, the Bedrock emulator and the canary into bin/.
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gateway ./cmd/gateway
+	CGO_ENABLED=0 $(GO) build -tags nomsgpack -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gateway ./cmd/gateway
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/bedrock-emulator ./cmd/bedrock-emulator
 
 build-lambda: ## Build the Lambda bootstrap (provided.al2023; GOARCH_LAMBDA=arm64|amd64).
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build -tags lambda,lambda.norpc -trimpath \
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build -tags lambda,lambda.norpc,nomsgpack -trimpath \
 		-ldflags '$(LDFLAGS)' -o bootstrap ./cmd/gateway
 
 demo: build ## Run the gateway on 127.0.0.1 against the built-in Bedrock emulator (no AWS account).

@@ -544,8 +544,8 @@ func TestDeployment(t *testing.T) {
 		}
 	}
 
-	if got := c.Resources.Limits.Memory().String(); got != "64Mi" {
-		t.Errorf("memory limit %s, want 64Mi", got)
+	if got := c.Resources.Limits.Memory().String(); got != "256Mi" {
+		t.Errorf("memory limit %s, want 256Mi", got)
 	}
 	if c.Resources.Requests.Memory().Cmp(*c.Resources.Limits.Memory()) > 0 {
 		t.Error("memory request exceeds limit")
