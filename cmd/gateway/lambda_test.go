@@ -1,0 +1,619 @@
+// The Lambda build is tested as a black box: the test compiles the
+// bootstrap with -tags lambda itself, so this file needs no tag of its own.
+// It is left out of the -tags lambda test run only so that `make test` runs
+// it once.
+
+//go:build !lambda
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
+)
+
+// rieTestKey is the API key the events in testdata/alb carry.
+const rieTestKey = "sk-lambda-rie-test-0123456789abcdef"
+
+// rieOversizedMarker is the prompt of testdata/alb/oversized.*.json; the
+// emulator answers it with more text than an ALB accepts from Lambda.
+const rieOversizedMarker = "lambda-test: oversized reply"
+
+// rieInvokePath is the one route the Runtime Interface Emulator serves.
+const rieInvokePath = "/2015-03-31/functions/function/invocations"
+
+// TestLambdaUnderRIE runs the Lambda bootstrap under the AWS Lambda Runtime
+// Interface Emulator and sends it the ALB target-group events of
+// testdata/alb, in both header forms. The gateway reaches the Bedrock
+// emulator for chat and models, and moto for its key: SECRET_ARN_PARAMETER
+// names an SSM parameter holding the ARN of a KMS-encrypted secret, as
+// template.yaml deploys it. It logs the measured cold start.
+func TestLambdaUnderRIE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the Lambda bootstrap and runs it under RIE; skipped with -short")
+	}
+	dir := t.TempDir()
+	moto := launchMoto(t) // starts while the binaries build
+	buildLambdaBinaries(t, dir)
+	keyEnv := rieKeyEnv(t, moto)
+
+	emu := bedrocktest.NewServer(t)
+	emu.Script(func(r bedrocktest.Request) *bedrocktest.Reply {
+		if bytes.Contains(r.Body, []byte(rieOversizedMarker)) {
+			// About 1.3 MB: more than the 1 MB an ALB takes from Lambda.
+			return &bedrocktest.Reply{Text: []string{strings.Repeat("All work and no play makes a big reply. ", 32<<10)}}
+		}
+		return nil
+	})
+	rie := startRIE(t, dir, append(keyEnv,
+		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+emu.URL,
+		"AWS_ENDPOINT_URL_BEDROCK="+emu.URL,
+	))
+
+	// The first invocation starts the bootstrap: a cold start.
+	first := rie.invoke(t, readEvent(t, "health.multivalue.json"))
+	firstAnswered := time.Since(rie.started)
+	cold := decodeHealth(t, first, false)
+	if !cold.FirstRequest || cold.Runtime != "lambda" || cold.Version != "rie-test" || cold.InstanceID == "" {
+		t.Errorf("first /health: got %+v, want first_request true, runtime lambda, version rie-test and an instance id", cold)
+	}
+	initMS := rie.waitLog(t, `"msg":"gateway initialised"`, regexp.MustCompile(`"init_ms":([0-9.]+)`))
+	reportMS := rie.waitLog(t, "INIT REPORT", regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`))
+	t.Logf("cold start: gateway init_ms=%s, RIE init duration %s ms, RIE start to first answer %s",
+		initMS, reportMS, firstAnswered.Round(time.Millisecond))
+
+	tests := []struct {
+		event  string
+		status int
+		check  func(tb testing.TB, r albReply)
+	}{
+		{"health", http.StatusOK, checkHealthReply},
+		{"models", http.StatusOK, checkModelsReply},
+		{"chat", http.StatusOK, checkChatReply},
+		{"chat-stream", http.StatusOK, checkStreamReply},
+		{"bad-key", http.StatusUnauthorized, checkBadKeyReply},
+		{"oversized", http.StatusBadGateway, checkOversizedReply},
+		{"oversized-stream", http.StatusBadGateway, checkOversizedReply},
+	}
+	for _, form := range []string{"headers", "multivalue"} {
+		for _, tt := range tests {
+			t.Run(tt.event+"."+form, func(t *testing.T) {
+				resp := rie.invoke(t, readEvent(t, tt.event+"."+form+".json"))
+				r := newALBReply(t, resp, form == "headers")
+				if resp.StatusCode != tt.status {
+					t.Fatalf("got status %d, want %d; body:\n%.2000s", resp.StatusCode, tt.status, r.body)
+				}
+				if resp.StatusDescription == "" {
+					t.Errorf("statusDescription is empty; ALB needs it")
+				}
+				tt.check(t, r)
+			})
+		}
+	}
+
+	warm := decodeHealth(t, rie.invoke(t, readEvent(t, "health.headers.json")), true)
+	if warm.FirstRequest || warm.InstanceID != cold.InstanceID {
+		t.Errorf("later /health: got first_request %v on instance %q, want false on the cold instance %q",
+			warm.FirstRequest, warm.InstanceID, cold.InstanceID)
+	}
+	ops := map[string]int{}
+	for _, r := range emu.Requests() {
+		ops[r.Operation]++
+	}
+	if ops["Converse"] == 0 || ops["ConverseStream"] == 0 || ops["ListFoundationModels"] == 0 {
+		t.Errorf("the Bedrock emulator saw %v; want Converse, ConverseStream and ListFoundationModels from the Lambda", ops)
+	}
+	logs := rie.output()
+	if strings.Contains(logs, rieTestKey) {
+		t.Errorf("the API key appears in the function's output")
+	}
+	if !strings.Contains(logs, `"msg":"API keys loaded"`) {
+		t.Errorf("no \"API keys loaded\" line in the output:\n%s", logs)
+	}
+}
+
+// albReply is a function's ALB response, with the header form the target
+// group reads and the decoded body.
+type albReply struct {
+	resp   events.ALBTargetGroupResponse
+	header http.Header
+	body   []byte
+}
+
+// newALBReply checks the header form and decodes the body. A target group
+// without multi-value headers (single) reads only `headers`; one with them
+// reads only `multiValueHeaders`.
+func newALBReply(tb testing.TB, resp events.ALBTargetGroupResponse, single bool) albReply {
+	tb.Helper()
+	r := albReply{resp: resp, header: http.Header{}, body: []byte(resp.Body)}
+	if single {
+		if len(resp.Headers) == 0 {
+			tb.Errorf("single-value event: the response has no `headers`; the ALB would send none (multiValueHeaders: %v)", resp.MultiValueHeaders)
+		}
+		for k, v := range resp.Headers {
+			r.header.Set(k, v)
+		}
+	} else {
+		if len(resp.MultiValueHeaders) == 0 {
+			tb.Errorf("multi-value event: the response has no `multiValueHeaders` (headers: %v)", resp.Headers)
+		}
+		for k, vs := range resp.MultiValueHeaders {
+			for _, v := range vs {
+				r.header.Add(k, v)
+			}
+		}
+	}
+	if resp.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			tb.Fatalf("decode base64 body: %v", err)
+		}
+		r.body = b
+	}
+	return r
+}
+
+func (r albReply) decode(tb testing.TB, v any) {
+	tb.Helper()
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		tb.Errorf("got Content-Type %q, want application/json", ct)
+	}
+	if err := json.Unmarshal(r.body, v); err != nil {
+		tb.Fatalf("decode body: %v\n%.2000s", err, r.body)
+	}
+}
+
+// healthBody is the part of GET /health the test reads.
+type healthBody struct {
+	Status       string `json:"status"`
+	Version      string `json:"version"`
+	Runtime      string `json:"runtime"`
+	InstanceID   string `json:"instance_id"`
+	FirstRequest bool   `json:"first_request"`
+}
+
+func decodeHealth(tb testing.TB, resp events.ALBTargetGroupResponse, single bool) healthBody {
+	tb.Helper()
+	var h healthBody
+	newALBReply(tb, resp, single).decode(tb, &h)
+	if resp.StatusCode != http.StatusOK || h.Status != "ok" {
+		tb.Fatalf("/health: got %d %+v, want 200 ok", resp.StatusCode, h)
+	}
+	return h
+}
+
+func checkHealthReply(tb testing.TB, r albReply) {
+	tb.Helper()
+	var h healthBody
+	r.decode(tb, &h)
+	if h.Status != "ok" || h.Runtime != "lambda" || h.FirstRequest {
+		tb.Errorf("got %+v, want status ok, runtime lambda, not the first request", h)
+	}
+}
+
+func checkModelsReply(tb testing.TB, r albReply) {
+	tb.Helper()
+	var list struct {
+		Object string `json:"object"`
+		Data   []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	r.decode(tb, &list)
+	found := false
+	for _, m := range list.Data {
+		found = found || m.ID == "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+	}
+	if list.Object != "list" || !found {
+		tb.Errorf("got object %q with %d models, want a list holding us.anthropic.claude-3-5-haiku-20241022-v1:0 (from the emulator's catalogue)",
+			list.Object, len(list.Data))
+	}
+}
+
+func checkChatReply(tb testing.TB, r albReply) {
+	tb.Helper()
+	var c struct {
+		Object  string `json:"object"`
+		Choices []struct {
+			Message struct {
+				Role    string `json:"role"`
+				Content string `json:"content"`
+			} `json:"message"`
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+	}
+	r.decode(tb, &c)
+	const want = "Emulated reply to: Hello from behind the ALB"
+	if c.Object != "chat.completion" || len(c.Choices) != 1 || c.Choices[0].Message.Content != want || c.Choices[0].FinishReason != "stop" {
+		tb.Errorf("got %+v, want one assistant choice %q finishing with stop", c, want)
+	}
+}
+
+// checkStreamReply asserts that a stream:true request behind the ALB gets the
+// whole SSE transcript at once: a role chunk, the content, a finish chunk and
+// [DONE].
+func checkStreamReply(tb testing.TB, r albReply) {
+	tb.Helper()
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		tb.Errorf("got Content-Type %q, want text/event-stream", ct)
+	}
+	body := string(r.body)
+	if !strings.HasSuffix(body, "data: [DONE]\n\n") {
+		tb.Fatalf("the SSE body does not end with data: [DONE]:\n%s", body)
+	}
+	type chunk struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Choices []struct {
+			Delta struct {
+				Role    string `json:"role"`
+				Content string `json:"content"`
+			} `json:"delta"`
+			FinishReason *string `json:"finish_reason"`
+		} `json:"choices"`
+	}
+	var chunks []chunk
+	frames := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
+	for _, ev := range frames[:len(frames)-1] {
+		data, ok := strings.CutPrefix(ev, "data: ")
+		if !ok {
+			tb.Fatalf("event %q is not a data line", ev)
+		}
+		var c chunk
+		if err := json.Unmarshal([]byte(data), &c); err != nil {
+			tb.Fatalf("chunk %q: %v", data, err)
+		}
+		chunks = append(chunks, c)
+	}
+	if len(chunks) < 3 {
+		tb.Fatalf("got %d chunks, want a role chunk, content and a finish chunk:\n%s", len(chunks), body)
+	}
+	var text strings.Builder
+	for i, c := range chunks {
+		if c.Object != "chat.completion.chunk" || c.ID != chunks[0].ID || len(c.Choices) != 1 {
+			tb.Errorf("chunk %d: got object %q id %q with %d choices, want chat.completion.chunk, id %q, one choice",
+				i, c.Object, c.ID, len(c.Choices), chunks[0].ID)
+			continue
+		}
+		text.WriteString(c.Choices[0].Delta.Content)
+	}
+	if role := chunks[0].Choices[0].Delta.Role; role != "assistant" {
+		tb.Errorf("first chunk: got role %q, want assistant", role)
+	}
+	if fr := chunks[len(chunks)-1].Choices[0].FinishReason; fr == nil || *fr != "stop" {
+		tb.Errorf("last chunk before [DONE]: got finish_reason %v, want stop", fr)
+	}
+	if want := "Emulated reply to: Stream to me through the ALB"; text.String() != want {
+		tb.Errorf("got streamed text %q, want %q", text.String(), want)
+	}
+}
+
+// openAIError is the OpenAI error envelope.
+type openAIError struct {
+	Error struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Code    string `json:"code"`
+	} `json:"error"`
+}
+
+func checkBadKeyReply(tb testing.TB, r albReply) {
+	tb.Helper()
+	var e openAIError
+	r.decode(tb, &e)
+	if e.Error.Code != "invalid_api_key" || e.Error.Type != "invalid_request_error" || e.Error.Message == "" {
+		tb.Errorf("got %+v, want an invalid_api_key invalid_request_error with a message", e)
+	}
+	if bytes.Contains(r.body, []byte("sk-not-the-key")) {
+		tb.Errorf("the error echoes the presented key: %s", r.body)
+	}
+}
+
+// checkOversizedReply asserts that an answer larger than an ALB takes is
+// replaced by a clear error, not cut.
+func checkOversizedReply(tb testing.TB, r albReply) {
+	tb.Helper()
+	var e openAIError
+	r.decode(tb, &e)
+	if e.Error.Code != "response_too_large" || !strings.Contains(e.Error.Message, "1 MB") {
+		tb.Errorf("got %+v, want a response_too_large error naming the 1 MB limit", e)
+	}
+	if len(r.body) > 4<<10 {
+		tb.Errorf("got a %d-byte body, want only the error envelope", len(r.body))
+	}
+}
+
+func readEvent(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "alb", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// buildLambdaBinaries builds, into dir, the Runtime Interface Emulator (the
+// tool pinned in go.mod) and the gateway's bootstrap for the host, built the
+// way `make build-lambda` builds it.
+func buildLambdaBinaries(tb testing.TB, dir string) {
+	tb.Helper()
+	builds := [][]string{
+		{"build", "-o", filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
+		{"build", "-tags", "lambda,lambda.norpc", "-trimpath", "-ldflags", "-s -w -X main.version=rie-test",
+			"-o", filepath.Join(dir, "bootstrap"), "github.com/openbedrock/gateway/cmd/gateway"},
+	}
+	errs := make([]error, len(builds))
+	var wg sync.WaitGroup
+	for i, args := range builds {
+		wg.Go(func() {
+			cmd := exec.Command("go", args...)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// rieProcess is the Runtime Interface Emulator running the bootstrap.
+type rieProcess struct {
+	url     string
+	started time.Time
+	mu      sync.Mutex
+	out     bytes.Buffer
+}
+
+func (p *rieProcess) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *rieProcess) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// startRIE runs dir/aws-lambda-rie with dir/bootstrap on 127.0.0.1, with only
+// env and a clean AWS environment (no profile, no CA bundle, no instance
+// metadata), and kills its process group when the test ends. RIE starts the
+// bootstrap at the first invocation, as Lambda does.
+func startRIE(tb testing.TB, dir string, env []string) *rieProcess {
+	tb.Helper()
+	addr, apiAddr := localAddr(tb), localAddr(tb)
+	cmd := exec.Command(filepath.Join(dir, "aws-lambda-rie"),
+		"--runtime-interface-emulator-address", addr,
+		"--runtime-api-address", apiAddr, // default 127.0.0.1:9001 would clash between tests
+		"./bootstrap")
+	cmd.Dir = dir
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + dir,
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-aws-credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
+		"LOG_FORMAT=json",
+	}, env...)
+	p := &rieProcess{url: "http://" + addr + rieInvokePath}
+	cmd.Stdout, cmd.Stderr = p, p
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the bootstrap is RIE's child
+	p.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start RIE: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	tb.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return p
+		}
+		select {
+		case <-done:
+			tb.Fatalf("RIE exited; output:\n%s", p.output())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("RIE did not listen on %s within 10s; output:\n%s", addr, p.output())
+		}
+	}
+}
+
+// invoke posts an event to RIE and decodes the function's ALB response.
+func (p *rieProcess) invoke(tb testing.TB, event []byte) events.ALBTargetGroupResponse {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(event))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("invoke: %v; output:\n%s", err, p.output())
+	}
+	defer resp.Body.Close()
+	payload, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("read invoke response: %v", err)
+	}
+	var out events.ALBTargetGroupResponse
+	if err := json.Unmarshal(payload, &out); err != nil || out.StatusCode == 0 {
+		tb.Fatalf("RIE answered %d with no ALB response (%v): %.2000s\noutput:\n%s", resp.StatusCode, err, payload, p.output())
+	}
+	return out
+}
+
+// waitLog waits for a line of output containing marker and returns the
+// first submatch of re in it.
+func (p *rieProcess) waitLog(tb testing.TB, marker string, re *regexp.Regexp) string {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for line := range strings.SplitSeq(p.output(), "\n") {
+			if strings.Contains(line, marker) {
+				if m := re.FindStringSubmatch(line); m != nil {
+					return m[1]
+				}
+				tb.Fatalf("line %q does not match %s", line, re)
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no %q line in the output:\n%s", marker, p.output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// localAddr returns 127.0.0.1:<a port that was free a moment ago>.
+func localAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// motoServer is a moto_server process of the test's own.
+type motoServer struct {
+	url  string
+	out  bytes.Buffer
+	done chan struct{}
+}
+
+// launchMoto starts moto_server on 127.0.0.1 and kills it when the test
+// ends; it does not wait for it to answer (see ready). It returns nil when
+// moto_server is not installed, except under CI=true where that fails.
+func launchMoto(tb testing.TB) *motoServer {
+	tb.Helper()
+	path, err := exec.LookPath("moto_server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("moto_server is not on PATH and CI=true: pip install 'moto[server]'")
+		}
+		return nil
+	}
+	_, port, _ := net.SplitHostPort(localAddr(tb))
+	m := &motoServer{url: "http://127.0.0.1:" + port, done: make(chan struct{})}
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", port)
+	cmd.Stdout, cmd.Stderr = &m.out, &m.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill a pyenv shim's children too
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start moto_server: %v", err)
+	}
+	go func() { _ = cmd.Wait(); close(m.done) }()
+	tb.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-m.done
+	})
+	return m
+}
+
+// ready waits until moto answers.
+func (m *motoServer) ready(tb testing.TB) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(m.url + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case <-m.done:
+			tb.Fatalf("moto_server exited:\n%s", m.out.String()) // Wait has returned: no writer left
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("moto_server did not answer on %s within 30s", m.url)
+		}
+	}
+}
+
+// rieKeyEnv returns the gateway's key settings. With moto, it is the
+// template's design: a KMS key, a secret encrypted with it holding
+// rieTestKey, and an SSM parameter holding the secret's ARN. Without moto
+// (nil), it is API_KEY.
+func rieKeyEnv(tb testing.TB, moto *motoServer) []string {
+	tb.Helper()
+	if moto == nil {
+		tb.Logf("moto_server is not on PATH: the key comes from API_KEY instead of SSM and Secrets Manager")
+		return []string{"API_KEY=" + rieTestKey}
+	}
+	moto.ready(tb)
+	cfg := aws.Config{
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:       awshttp.NewBuildableClient(),
+		RetryMaxAttempts: 1,
+		BaseEndpoint:     aws.String(moto.url),
+	}
+	ctx := context.Background()
+	key, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("gateway API key")})
+	if err != nil {
+		tb.Fatalf("kms CreateKey: %v", err)
+	}
+	secret, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String("gateway-api-key"),
+		KmsKeyId:     key.KeyMetadata.Arn,
+		SecretString: aws.String(rieTestKey),
+	})
+	if err != nil {
+		tb.Fatalf("secretsmanager CreateSecret: %v", err)
+	}
+	const param = "BedrockApiKey" // template.yaml's default SecretArnParameterName
+	if _, err := ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{
+		Name: aws.String(param), Value: secret.ARN, Type: ssmtypes.ParameterTypeString,
+	}); err != nil {
+		tb.Fatalf("ssm PutParameter: %v", err)
+	}
+	return []string{
+		"SECRET_ARN_PARAMETER=" + param,
+		"AWS_ENDPOINT_URL_SSM=" + moto.url,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + moto.url,
+	}
+}
