@@ -1,0 +1,119 @@
+package cost
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Titles of the topologies in reports.
+var titles = map[string]string{
+	V1: "V1: ALB + Lambda",
+	V2: "V2: on-premises container",
+}
+
+// Markdown writes the report as Markdown tables: a summary, the token
+// spend, each topology's items, and the recycling risk.
+func (r *Report) Markdown(w io.Writer) error {
+	var b strings.Builder
+	p := r.Profile
+	fmt.Fprintf(&b, "# Monthly cost: %s\n\n", p.Name)
+	fmt.Fprintf(&b, "%s requests a day for %g days (%s hours), region %s. %s. Free tiers are not applied.\n\n",
+		num(p.RequestsPerDay), p.DaysPerMonth, num(r.Hours), p.Region, r.Prices)
+	b.WriteString("| | " + titles[V1] + " | " + titles[V2] + " |\n|---|---:|---:|\n")
+	fmt.Fprintf(&b, "| Infrastructure and services | %s | %s |\n", usd(Total(r.V1)), usd(Total(r.V2)))
+	fmt.Fprintf(&b, "| Bedrock tokens | %s | %s |\n", usd(Total(r.Bedrock)), usd(Total(r.Bedrock)))
+	fmt.Fprintf(&b, "| **Total per month (USD)** | **%s** | **%s** |\n\n", usd(r.TopologyTotal(V1)), usd(r.TopologyTotal(V2)))
+	if len(r.Unknown) > 0 {
+		fmt.Fprintf(&b, "Unknown cost: no price for %s; their tokens are not in the totals.\n\n", strings.Join(r.Unknown, ", "))
+	}
+	section(&b, "Bedrock tokens (the same on both)", r.Bedrock)
+	section(&b, titles[V1], r.V1)
+	section(&b, titles[V2], r.V2)
+	if len(r.Recycling) > 0 {
+		fmt.Fprintf(&b, "## Lambda recycling risk\n\nAn hourly chance of %s that a request lands on an environment being recycled compounds to:\n\n",
+			pct(p.Recycling.HourlyProbability))
+		b.WriteString("| window | chance of at least one |\n|---|---:|\n")
+		for _, row := range r.Recycling {
+			fmt.Fprintf(&b, "| %s | %s |\n", row.Label, pct(row.Probability))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func section(b *strings.Builder, title string, lines []Line) {
+	fmt.Fprintf(b, "## %s\n\n", title)
+	b.WriteString("| group | item | quantity | unit | unit price (USD) | monthly (USD) | note |\n|---|---|---:|---|---:|---:|---|\n")
+	for _, l := range lines {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", l.Group, mdEscape(l.Item), qty(l.Quantity), l.Unit,
+			unitPrice(l.UnitUSD), usd(l.USD), mdEscape(l.Note))
+	}
+	fmt.Fprintf(b, "| | **total** | | | | **%s** | |\n\n", usd(Total(lines)))
+}
+
+// CSV writes one row per line, with a topology column ("both" for tokens).
+func (r *Report) CSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	rows := [][]string{{"topology", "group", "item", "quantity", "unit", "unit_usd", "monthly_usd", "note"}}
+	add := func(topology string, lines []Line) {
+		for _, l := range lines {
+			unit, total := unitPrice(l.UnitUSD), strconv.FormatFloat(round(l.USD, 6), 'f', -1, 64)
+			if !l.Known() {
+				unit, total = "", ""
+			}
+			rows = append(rows, []string{topology, l.Group, l.Item, strconv.FormatFloat(round(l.Quantity, 6), 'f', -1, 64),
+				l.Unit, unit, total, l.Note})
+		}
+	}
+	add("both", r.Bedrock)
+	add(V1, r.V1)
+	add(V2, r.V2)
+	for _, t := range []string{V1, V2} {
+		rows = append(rows, []string{t, "Total", "per month", "", "", "", strconv.FormatFloat(round(r.TopologyTotal(t), 6), 'f', -1, 64), ""})
+	}
+	if err := cw.WriteAll(rows); err != nil {
+		return fmt.Errorf("write CSV: %w", err)
+	}
+	return nil
+}
+
+func round(f float64, digits int) float64 {
+	s := math.Pow(10, float64(digits))
+	return math.Round(f*s) / s
+}
+
+// usd formats a monthly amount; NaN is an unknown price.
+func usd(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "unknown"
+	case f > 0 && f < 0.005:
+		return "<0.01"
+	}
+	return fmt.Sprintf("%.2f", f)
+}
+
+func unitPrice(f float64) string {
+	if math.IsNaN(f) {
+		return "unknown"
+	}
+	return strconv.FormatFloat(round(f, 10), 'f', -1, 64)
+}
+
+func qty(f float64) string {
+	switch {
+	case f == math.Trunc(f):
+		return num(f)
+	case f >= 100:
+		return fmt.Sprintf("%.1f", f)
+	}
+	return strconv.FormatFloat(round(f, 4), 'f', -1, 64)
+}
+
+func pct(f float64) string { return fmt.Sprintf("%.2f%%", f*100) }
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
