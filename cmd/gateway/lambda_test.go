@@ -137,6 +137,58 @@ func TestLambdaUnderRIE(t *testing.T) {
 	if !strings.Contains(logs, `"msg":"API keys loaded"`) {
 		t.Errorf("no \"API keys loaded\" line in the output:\n%s", logs)
 	}
+
+	// LAMBDA_MODE=function-url: the same bootstrap behind a Function URL in
+	// RESPONSE_STREAM mode, served through lambdaurl. RIE collects the
+	// stream, so this checks the streaming response's framing and content,
+	// not that it arrives incrementally.
+	t.Run("function-url stream", func(t *testing.T) {
+		rie := startRIE(t, dir, append(keyEnv, "LAMBDA_MODE=function-url",
+			"AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+emu.URL, "AWS_ENDPOINT_URL_BEDROCK="+emu.URL))
+		prelude, body := rie.invokeStream(t, functionURLEvent(t, `{"model":"us.anthropic.claude-3-5-haiku-20241022-v1:0","stream":true,`+
+			`"messages":[{"role":"user","content":"Stream to me through the Function URL"}]}`))
+		if prelude.StatusCode != http.StatusOK {
+			t.Fatalf("got status %d, want 200; body:\n%s", prelude.StatusCode, body)
+		}
+		header := http.Header{}
+		for k, v := range prelude.Headers {
+			header.Set(k, v)
+		}
+		checkSSE(t, header, body, "Emulated reply to: Stream to me through the Function URL")
+	})
+}
+
+// functionURLEvent is the event a Function URL sends for an authorised POST
+// of body to the chat route; its shape follows aws-lambda-go v1.55.1
+// events/testdata/lambda-urls-request.json.
+func functionURLEvent(tb testing.TB, body string) []byte {
+	tb.Helper()
+	const host = "abcdefghijklmnopqrstuvwxyz0123456.lambda-url.us-east-1.on.aws"
+	ev := events.LambdaFunctionURLRequest{
+		Version: "2.0",
+		RawPath: "/api/v1/chat/completions",
+		Headers: map[string]string{
+			"authorization":     "Bearer " + rieTestKey,
+			"content-type":      "application/json",
+			"accept":            "text/event-stream",
+			"host":              host,
+			"x-forwarded-for":   "25.12.198.67",
+			"x-forwarded-proto": "https",
+		},
+		RequestContext: events.LambdaFunctionURLRequestContext{
+			AccountID: "anonymous", RequestID: "c4b3f2a8-0001-4e55-9d1b-1f0c2a3e4d5f", APIID: "abcdefghijklmnopqrstuvwxyz0123456",
+			DomainName: host, DomainPrefix: "abcdefghijklmnopqrstuvwxyz0123456", Time: "25/Nov/2026:10:00:00 +0000", TimeEpoch: 1795600800000,
+			HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{
+				Method: http.MethodPost, Path: "/api/v1/chat/completions", Protocol: "HTTP/1.1", SourceIP: "25.12.198.67", UserAgent: "OpenAI/Python 1.54.0",
+			},
+		},
+		Body: body,
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
 
 // albReply is a function's ALB response, with the header form the target
@@ -257,14 +309,20 @@ func checkChatReply(tb testing.TB, r albReply) {
 }
 
 // checkStreamReply asserts that a stream:true request behind the ALB gets the
-// whole SSE transcript at once: a role chunk, the content, a finish chunk and
-// [DONE].
+// whole SSE transcript at once.
 func checkStreamReply(tb testing.TB, r albReply) {
 	tb.Helper()
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+	checkSSE(tb, r.header, r.body, "Emulated reply to: Stream to me through the ALB")
+}
+
+// checkSSE asserts a complete chat completion stream of wantText: a role
+// chunk, the content, a finish chunk and [DONE].
+func checkSSE(tb testing.TB, header http.Header, sse []byte, wantText string) {
+	tb.Helper()
+	if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		tb.Errorf("got Content-Type %q, want text/event-stream", ct)
 	}
-	body := string(r.body)
+	body := string(sse)
 	if !strings.HasSuffix(body, "data: [DONE]\n\n") {
 		tb.Fatalf("the SSE body does not end with data: [DONE]:\n%s", body)
 	}
@@ -310,8 +368,8 @@ func checkStreamReply(tb testing.TB, r albReply) {
 	if fr := chunks[len(chunks)-1].Choices[0].FinishReason; fr == nil || *fr != "stop" {
 		tb.Errorf("last chunk before [DONE]: got finish_reason %v, want stop", fr)
 	}
-	if want := "Emulated reply to: Stream to me through the ALB"; text.String() != want {
-		tb.Errorf("got streamed text %q, want %q", text.String(), want)
+	if text.String() != wantText {
+		tb.Errorf("got streamed text %q, want %q", text.String(), wantText)
 	}
 }
 
@@ -485,6 +543,28 @@ func (p *rieProcess) invoke(tb testing.TB, event []byte) events.ALBTargetGroupRe
 		tb.Fatalf("RIE answered %d with no ALB response (%v): %.2000s\noutput:\n%s", resp.StatusCode, err, payload, p.output())
 	}
 	return out
+}
+
+// invokeStream posts an event to a function answering in streaming mode
+// and splits RIE's answer into the prelude (status and headers) and the
+// body, which the runtime separates with eight NUL bytes.
+func (p *rieProcess) invokeStream(tb testing.TB, event []byte) (events.LambdaFunctionURLStreamingResponse, []byte) {
+	tb.Helper()
+	resp, err := http.Post(p.url, "application/json", bytes.NewReader(event))
+	if err != nil {
+		tb.Fatalf("invoke: %v; output:\n%s", err, p.output())
+	}
+	defer resp.Body.Close()
+	payload, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("read invoke response: %v", err)
+	}
+	head, body, ok := bytes.Cut(payload, make([]byte, 8))
+	var prelude events.LambdaFunctionURLStreamingResponse
+	if !ok || json.Unmarshal(head, &prelude) != nil {
+		tb.Fatalf("RIE answered %d without a streaming prelude: %.2000q\noutput:\n%s", resp.StatusCode, payload, p.output())
+	}
+	return prelude, body
 }
 
 // waitLog waits for a line of output containing marker and returns the
