@@ -51,14 +51,23 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags lambda ./...
 
+# The second run compiles the Lambda entry point into the packages with
+# lambda-tagged files. The Lambda build itself runs under RIE in
+# cmd/gateway's TestLambdaUnderRIE, which builds its own bootstrap.
 test-go:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -tags lambda ./cmd/gateway/...
 
 # tools installs what the tests need and a fresh machine may lack. Add other
 # tools as prerequisites: `tools: tools-x`.
-tools: tools-moto ## Install missing test tools (moto_server for the API-key store tests).
+tools: tools-moto tools-rie ## Install missing test tools (moto_server for the API-key store tests, the Lambda RIE).
 
-.PHONY: tools-moto
+.PHONY: tools-moto tools-rie
+# The Lambda Runtime Interface Emulator is a Go tool pinned in go.mod; the
+# tests build it themselves, this puts it in $(go env GOPATH)/bin for manual runs.
+tools-rie:
+	$(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+
 tools-moto:
 	@command -v moto_server >/dev/null 2>&1 || pip install 'moto[server]'
 
