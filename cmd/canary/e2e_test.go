@@ -189,8 +189,8 @@ func buildE2EBinaries(tb testing.TB, dir string) {
 	tb.Helper()
 	const gateway = "github.com/openbedrock/gateway/cmd/gateway"
 	builds := [][]string{
-		{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(dir, "gateway"), gateway},
-		{"build", "-tags", "lambda,lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(dir, "bootstrap"), gateway},
+		{"build", "-tags", "nomsgpack", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(dir, "gateway"), gateway},
+		{"build", "-tags", "lambda,lambda.norpc,nomsgpack", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(dir, "bootstrap"), gateway},
 		{"build", "-o", filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
 	}
 	errs := make([]error, len(builds))

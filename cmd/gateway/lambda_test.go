@@ -424,7 +424,7 @@ func buildLambdaBinaries(tb testing.TB, dir string) {
 	tb.Helper()
 	builds := [][]string{
 		{"build", "-o", filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
-		{"build", "-tags", "lambda,lambda.norpc", "-trimpath", "-ldflags", "-s -w -X main.version=rie-test",
+		{"build", "-tags", "lambda,lambda.norpc,nomsgpack", "-trimpath", "-ldflags", "-s -w -X main.version=rie-test",
 			"-o", filepath.Join(dir, "bootstrap"), "github.com/openbedrock/gateway/cmd/gateway"},
 	}
 	errs := make([]error, len(builds))
