@@ -1,0 +1,232 @@
+package metrics
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultNamespace is the CloudWatch namespace of the gateway's EMF metrics.
+const DefaultNamespace = "OpenBedrock/Gateway"
+
+// EMF writes exchanges as CloudWatch Embedded Metric Format lines: in
+// Lambda a JSON line on stdout with an "_aws" member becomes metrics with no
+// PutMetricData call. One line per request, one at start-up.
+//
+// Dimension sets are kept few, because each metric and dimension value pair
+// is a billed custom metric:
+//
+//   - Route, Status: Requests, Latency, Overhead (ms)
+//   - Model: UpstreamLatency, TimeToFirstToken (ms), BedrockRetries
+//   - Model, KeyName: InputTokens, OutputTokens, CacheReadTokens,
+//     CacheWriteTokens, CostUSD, UnknownCost (1 when the model has no price)
+//   - ExceptionType: BedrockErrors
+//   - none: KeyRefreshes, KeyRefreshFailures, ModelRefreshes,
+//     ModelRefreshFailures (counted since the previous line), and at
+//     start-up ColdStart and InitDuration (ms)
+//
+// RequestId, BedrockRequestId and Stream ride along as properties for
+// CloudWatch Logs Insights. In-flight gauges are not written: a Lambda
+// environment serves one request at a time.
+type EMF struct {
+	*pricing
+	namespace string
+	now       func() time.Time
+
+	mu  sync.Mutex // one line per Write
+	w   io.Writer
+	buf bytes.Buffer
+
+	lastKeyReads, lastKeyFailures, lastModelReads, lastModelFailures atomic.Int64
+}
+
+// NewEMF returns an EMF writer to w (stdout in Lambda); an empty namespace
+// means DefaultNamespace.
+func NewEMF(w io.Writer, namespace string, o Options) *EMF {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	return &EMF{pricing: newPricing(o), namespace: namespace, now: time.Now, w: w}
+}
+
+type emfMeta struct {
+	Timestamp         int64          `json:"Timestamp"`
+	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
+}
+
+type emfDirective struct {
+	Namespace  string      `json:"Namespace"`
+	Dimensions [][]string  `json:"Dimensions"`
+	Metrics    []emfMetric `json:"Metrics"`
+}
+
+type emfMetric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+// emfRequest is one request's line. Members named in a directive are
+// always present; the others are omitted when empty.
+type emfRequest struct {
+	AWS emfMeta `json:"_aws"`
+
+	Route         string `json:"Route"`
+	Status        string `json:"Status"`
+	Model         string `json:"Model,omitempty"`
+	KeyName       string `json:"KeyName,omitempty"`
+	ExceptionType string `json:"ExceptionType,omitempty"`
+
+	Requests         int      `json:"Requests"`
+	Latency          float64  `json:"Latency"`
+	Overhead         float64  `json:"Overhead"`
+	UpstreamLatency  *float64 `json:"UpstreamLatency,omitempty"`
+	TimeToFirstToken *float64 `json:"TimeToFirstToken,omitempty"`
+	BedrockRetries   *int     `json:"BedrockRetries,omitempty"`
+	InputTokens      *int64   `json:"InputTokens,omitempty"`
+	OutputTokens     *int64   `json:"OutputTokens,omitempty"`
+	CacheReadTokens  *int64   `json:"CacheReadTokens,omitempty"`
+	CacheWriteTokens *int64   `json:"CacheWriteTokens,omitempty"`
+	CostUSD          *float64 `json:"CostUSD,omitempty"`
+	UnknownCost      *int     `json:"UnknownCost,omitempty"`
+	BedrockErrors    *int     `json:"BedrockErrors,omitempty"`
+
+	KeyRefreshes         *int64 `json:"KeyRefreshes,omitempty"`
+	KeyRefreshFailures   *int64 `json:"KeyRefreshFailures,omitempty"`
+	ModelRefreshes       *int64 `json:"ModelRefreshes,omitempty"`
+	ModelRefreshFailures *int64 `json:"ModelRefreshFailures,omitempty"`
+
+	RequestID        string `json:"RequestId,omitempty"`
+	BedrockRequestID string `json:"BedrockRequestId,omitempty"`
+	Stream           bool   `json:"Stream,omitempty"`
+}
+
+type emfInit struct {
+	AWS          emfMeta `json:"_aws"`
+	ColdStart    int     `json:"ColdStart"`
+	InitDuration float64 `json:"InitDuration"`
+	Version      string  `json:"Version,omitempty"`
+	Runtime      string  `json:"Runtime,omitempty"`
+}
+
+var (
+	emfRequestMetrics = []emfMetric{{"Requests", "Count"}, {"Latency", "Milliseconds"}, {"Overhead", "Milliseconds"}}
+	emfModelMetrics   = []emfMetric{{"UpstreamLatency", "Milliseconds"}, {"BedrockRetries", "Count"}}
+	emfTTFTMetric     = emfMetric{"TimeToFirstToken", "Milliseconds"}
+	emfUsageMetrics   = []emfMetric{{"InputTokens", "Count"}, {"OutputTokens", "Count"}, {"CacheReadTokens", "Count"},
+		{"CacheWriteTokens", "Count"}, {"CostUSD", "None"}, {"UnknownCost", "Count"}}
+	emfErrorMetrics   = []emfMetric{{"BedrockErrors", "Count"}}
+	emfRefreshMetrics = []emfMetric{{"KeyRefreshes", "Count"}, {"KeyRefreshFailures", "Count"}, {"ModelRefreshes", "Count"}, {"ModelRefreshFailures", "Count"}}
+	emfInitMetrics    = []emfMetric{{"ColdStart", "Count"}, {"InitDuration", "Milliseconds"}}
+)
+
+// Started writes the start-up line: ColdStart 1 and the init duration.
+func (e *EMF) Started(_ time.Time, init time.Duration) {
+	line := emfInit{
+		AWS:          emfMeta{Timestamp: e.now().UnixMilli(), CloudWatchMetrics: []emfDirective{e.directive([]string{}, emfInitMetrics)}},
+		ColdStart:    1,
+		InitDuration: ms(init),
+		Version:      e.opts.Version,
+		Runtime:      e.opts.Runtime,
+	}
+	e.write(line)
+}
+
+// Begin does nothing: a Lambda environment serves one request at a time.
+func (e *EMF) Begin(*Exchange) {}
+
+// StreamStarted does nothing; the line says Stream.
+func (e *EMF) StreamStarted(*Exchange) {}
+
+// Upstream does nothing: End writes the call totals the exchange holds.
+func (e *EMF) Upstream(*Exchange, Call) {}
+
+// End prices the exchange and writes its line.
+func (e *EMF) End(ex *Exchange) {
+	e.price(ex)
+	line := emfRequest{
+		Route:            routeLabel(ex.Route),
+		Status:           fmt.Sprint(ex.Status),
+		Requests:         1,
+		Latency:          ms(ex.Duration),
+		Overhead:         ms(ex.Overhead),
+		RequestID:        ex.RequestID,
+		BedrockRequestID: ex.BedrockRequestID(),
+		Stream:           ex.Stream,
+	}
+	dirs := []emfDirective{e.directive([]string{"Route", "Status"}, emfRequestMetrics)}
+	if model := e.modelLabel(ex.Model); model != "" {
+		line.Model = model
+		up, retries := ms(ex.Upstream), ex.Retries()
+		line.UpstreamLatency, line.BedrockRetries = &up, &retries
+		metrics := emfModelMetrics
+		if ex.Stream && ex.TTFT > 0 {
+			ttft := ms(ex.TTFT)
+			line.TimeToFirstToken = &ttft
+			metrics = append(metrics[:len(metrics):len(metrics)], emfTTFTMetric)
+		}
+		dirs = append(dirs, e.directive([]string{"Model"}, metrics))
+		if u := ex.Usage; u.Input+u.Output+u.CacheRead+u.CacheWrite > 0 {
+			line.KeyName = ex.Key
+			if line.KeyName == "" {
+				line.KeyName = "none"
+			}
+			unknown, usd := 0, ex.Cost
+			if !ex.CostKnown {
+				unknown = 1
+			}
+			line.InputTokens, line.OutputTokens, line.CacheReadTokens, line.CacheWriteTokens = &u.Input, &u.Output, &u.CacheRead, &u.CacheWrite
+			line.CostUSD, line.UnknownCost = &usd, &unknown
+			dirs = append(dirs, e.directive([]string{"Model", "KeyName"}, emfUsageMetrics))
+		}
+	}
+	if t := ex.ErrorType(); t != "" {
+		one := 1
+		line.ExceptionType, line.BedrockErrors = t, &one
+		dirs = append(dirs, e.directive([]string{"ExceptionType"}, emfErrorMetrics))
+	}
+	if kr, kf, mr, mf, changed := e.refreshDeltas(); changed {
+		line.KeyRefreshes, line.KeyRefreshFailures, line.ModelRefreshes, line.ModelRefreshFailures = &kr, &kf, &mr, &mf
+		dirs = append(dirs, e.directive([]string{}, emfRefreshMetrics))
+	}
+	line.AWS = emfMeta{Timestamp: e.now().UnixMilli(), CloudWatchMetrics: dirs}
+	e.write(line)
+}
+
+// refreshDeltas returns the refresh counts since the previous call.
+func (e *EMF) refreshDeltas() (kr, kf, mr, mf int64, changed bool) {
+	k1, k2 := e.keyRefreshes()
+	m1, m2 := e.modelRefreshes()
+	kr, kf = k1-e.lastKeyReads.Swap(k1), k2-e.lastKeyFailures.Swap(k2)
+	mr, mf = m1-e.lastModelReads.Swap(m1), m2-e.lastModelFailures.Swap(m2)
+	return kr, kf, mr, mf, kr != 0 || kf != 0 || mr != 0 || mf != 0
+}
+
+func (e *EMF) directive(dims []string, metrics []emfMetric) emfDirective {
+	return emfDirective{Namespace: e.namespace, Dimensions: [][]string{dims}, Metrics: metrics}
+}
+
+// write encodes v as one line and writes it in one call, so concurrent
+// lines never interleave. EMF is best effort: a failed write is dropped.
+func (e *EMF) write(v any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.buf.Reset()
+	if err := json.NewEncoder(&e.buf).Encode(v); err != nil {
+		return
+	}
+	_, _ = e.w.Write(e.buf.Bytes())
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// routeLabel names unknown URLs: EMF dimension values must not be empty.
+func routeLabel(route string) string {
+	if route == "" {
+		return "unmatched"
+	}
+	return route
+}

@@ -1,0 +1,136 @@
+package metrics_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openbedrock/gateway/app/cost"
+	"github.com/openbedrock/gateway/app/metrics"
+)
+
+// emfLine is an EMF log event, decoded loosely.
+type emfLine map[string]any
+
+// parseEMF decodes JSON lines and checks each against the EMF
+// specification: an _aws member with a millisecond Timestamp and
+// CloudWatchMetrics directives, whose dimension members are non-empty
+// strings and whose metrics are numbers in the line.
+func parseEMF(tb testing.TB, out string) []emfLine {
+	tb.Helper()
+	var lines []emfLine
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var l emfLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			tb.Fatalf("EMF line is not JSON: %v: %s", err, sc.Text())
+		}
+		var meta struct {
+			Timestamp         int64
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			}
+		}
+		raw, _ := json.Marshal(l["_aws"])
+		if err := json.Unmarshal(raw, &meta); err != nil || meta.Timestamp < 1e12 || len(meta.CloudWatchMetrics) == 0 {
+			tb.Fatalf("bad _aws member %s (%v)", raw, err)
+		}
+		for _, d := range meta.CloudWatchMetrics {
+			if d.Namespace != metrics.DefaultNamespace || len(d.Dimensions) != 1 || len(d.Metrics) == 0 || len(d.Metrics) > 100 {
+				tb.Errorf("bad directive %+v", d)
+			}
+			for _, dim := range d.Dimensions[0] {
+				if s, ok := l[dim].(string); !ok || s == "" {
+					tb.Errorf("dimension %s is %v, want a non-empty string", dim, l[dim])
+				}
+			}
+			for _, m := range d.Metrics {
+				if _, ok := l[m.Name].(float64); !ok {
+					tb.Errorf("metric %s is %v, want a number", m.Name, l[m.Name])
+				}
+				switch m.Unit {
+				case "Count", "Milliseconds", "None":
+				default:
+					tb.Errorf("metric %s has unit %q", m.Name, m.Unit)
+				}
+			}
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+func TestEMFLines(t *testing.T) {
+	var out bytes.Buffer
+	reads := int64(1)
+	o := testOptions(t)
+	o.KeyRefreshes = func() (int64, int64) { return reads, 0 }
+	e := metrics.NewEMF(&out, "", o)
+	e.Started(time.Now(), 180*time.Millisecond)
+
+	a := chatExchange(listed, "alice", cost.Usage{Input: 1000, Output: 500, CacheRead: 2000, CacheWrite: 400})
+	a.RequestID = "req-1"
+	a.AddCall(metrics.Call{Operation: "Converse", Attempts: 2, RequestID: "bedrock-1"})
+	e.Begin(a)
+	e.End(a)
+
+	h := &metrics.Exchange{Route: "", Status: 404, Duration: time.Millisecond}
+	e.End(h)
+
+	reads = 3
+	s := chatExchange(unpriced, "", cost.Usage{Input: 5, Output: 5})
+	s.Stream, s.TTFT, s.StreamError = true, 250*time.Millisecond, "ModelStreamErrorException"
+	e.End(s)
+
+	lines := parseEMF(t, out.String())
+	if len(lines) != 4 {
+		t.Fatalf("got %d lines, want init + 3:\n%s", len(lines), out.String())
+	}
+	checks := []struct {
+		line int
+		key  string
+		want any
+	}{
+		{0, "ColdStart", 1.0}, {0, "InitDuration", 180.0},
+		{1, "Route", "/api/v1/chat/completions"}, {1, "Status", "200"}, {1, "Model", listed}, {1, "KeyName", "alice"},
+		{1, "Requests", 1.0}, {1, "Latency", 1500.0}, {1, "Overhead", 100.0}, {1, "UpstreamLatency", 1400.0},
+		{1, "InputTokens", 1000.0}, {1, "OutputTokens", 500.0}, {1, "CacheReadTokens", 2000.0}, {1, "CacheWriteTokens", 400.0},
+		{1, "UnknownCost", 0.0}, {1, "BedrockRetries", 1.0}, {1, "RequestId", "req-1"}, {1, "BedrockRequestId", "bedrock-1"},
+		{1, "KeyRefreshes", 1.0}, // the first load, counted on the first line
+		{2, "Route", "unmatched"}, {2, "Status", "404"}, {2, "Model", nil}, {2, "InputTokens", nil}, {2, "KeyRefreshes", nil},
+		{3, "Model", unpriced}, {3, "KeyName", "none"}, {3, "UnknownCost", 1.0}, {3, "TimeToFirstToken", 250.0},
+		{3, "ExceptionType", "ModelStreamErrorException"}, {3, "BedrockErrors", 1.0}, {3, "KeyRefreshes", 2.0}, {3, "Stream", true},
+	}
+	for _, c := range checks {
+		if got := lines[c.line][c.key]; got != c.want {
+			t.Errorf("line %d %s = %v, want %v", c.line, c.key, got, c.want)
+		}
+	}
+	if got := lines[1]["CostUSD"].(float64); math.Abs(got-0.0126) > 1e-12 {
+		t.Errorf("CostUSD %g, want 0.0126", got)
+	}
+	if strings.Contains(out.String(), "sk-") {
+		t.Error("an EMF line holds something like a key")
+	}
+}
+
+// TestEMFOtherModel checks that an id the catalogue does not list is never
+// a dimension value.
+func TestEMFOtherModel(t *testing.T) {
+	var out bytes.Buffer
+	e := metrics.NewEMF(&out, "", testOptions(t))
+	e.End(chatExchange("arn:aws:bedrock:us-east-1:123456789012:custom-model/secret-name", "k", cost.Usage{Input: 1}))
+	lines := parseEMF(t, out.String())
+	if got := lines[0]["Model"]; got != metrics.Other {
+		t.Errorf("Model %v, want %q", got, metrics.Other)
+	}
+	if strings.Contains(out.String(), "secret-name") {
+		t.Error("the unlisted id leaked into the line")
+	}
+}

@@ -1,0 +1,238 @@
+package metrics
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/openbedrock/gateway/app/cost"
+)
+
+// Buckets of the histograms, in seconds.
+var (
+	latencyBuckets  = []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320}
+	ttftBuckets     = []float64{0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64}
+	overheadBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}
+)
+
+// Prometheus records exchanges as Prometheus metrics. Series are resolved
+// once per label tuple and cached, so a request costs a few map reads and
+// atomic adds.
+type Prometheus struct {
+	*pricing
+
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	overhead    *prometheus.HistogramVec
+	ttft        *prometheus.HistogramVec
+	upstream    *prometheus.HistogramVec
+	tokens      *prometheus.CounterVec
+	cost        *prometheus.CounterVec
+	unknownCost *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	retries     *prometheus.CounterVec
+	inFlight    prometheus.Gauge
+	streams     prometheus.Gauge
+	initTime    prometheus.Gauge
+	startTime   prometheus.Gauge
+
+	reqs   cache[reqKey, reqSeries]
+	usage  cache[usageKey, usageSeries]
+	models cache[string, prometheus.Observer]
+	calls  cache[callKey, callSeries]
+	errs   cache[errKey, prometheus.Counter]
+}
+
+type reqKey struct {
+	route  string
+	status int
+	model  string
+}
+
+type reqSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+	overhead prometheus.Observer
+}
+
+type usageKey struct{ model, key string }
+
+type usageSeries struct {
+	input, output, cacheRead, cacheWrite prometheus.Counter
+	cost, unknown                        prometheus.Counter
+}
+
+type callKey struct{ model, op string }
+
+type errKey struct{ op, exception string }
+
+type callSeries struct {
+	latency prometheus.Observer
+	retries prometheus.Counter
+}
+
+// NewPrometheus registers the gateway's metrics on reg.
+func NewPrometheus(reg prometheus.Registerer, o Options) (*Prometheus, error) {
+	p := &Prometheus{
+		pricing: newPricing(o),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_requests_total",
+			Help: "Requests served, by route pattern, HTTP status and model."}, []string{"route", "status", "model"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_request_duration_seconds",
+			Help: "Request duration, by route pattern and model.", Buckets: latencyBuckets}, []string{"route", "model"}),
+		overhead: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_overhead_seconds",
+			Help:    "Time the gateway added: the request's duration (a stream's time to first byte) minus the time waiting on Bedrock.",
+			Buckets: overheadBuckets}, []string{"route"}),
+		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_time_to_first_token_seconds",
+			Help: "Time from a streaming request's arrival to its first byte, by model.", Buckets: ttftBuckets}, []string{"model"}),
+		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_upstream_duration_seconds",
+			Help:    "Bedrock call duration with retries, by model and operation (ConverseStream: until the response headers).",
+			Buckets: latencyBuckets}, []string{"model", "operation"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_tokens_total",
+			Help: "Tokens Bedrock reported, by model, key name and type (input, output, cache_read, cache_write)."},
+			[]string{"model", "key", "type"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_cost_usd_total",
+			Help: "Estimated Bedrock cost in USD from the price table, by model and key name."}, []string{"model", "key"}),
+		unknownCost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_unknown_cost_requests_total",
+			Help: "Requests with tokens whose model has no price: their cost is unknown, not zero."}, []string{"model", "key"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_bedrock_errors_total",
+			Help: "Bedrock errors, by operation and exception type."}, []string{"operation", "exception"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_bedrock_retries_total",
+			Help: "Attempts the SDK retried, by model and operation."}, []string{"model", "operation"}),
+		inFlight:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_in_flight_requests", Help: "Requests being served."}),
+		streams:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_in_flight_streams", Help: "SSE streams open."}),
+		initTime:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_init_duration_seconds", Help: "Time from process start to ready to serve."}),
+		startTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_start_time_seconds", Help: "When this process started, in Unix seconds."}),
+	}
+	p.reqs.make = func(k reqKey) reqSeries {
+		return reqSeries{
+			requests: p.requests.WithLabelValues(routeLabel(k.route), strconv.Itoa(k.status), k.model),
+			duration: p.duration.WithLabelValues(routeLabel(k.route), k.model),
+			overhead: p.overhead.WithLabelValues(routeLabel(k.route)),
+		}
+	}
+	p.usage.make = func(k usageKey) usageSeries {
+		return usageSeries{
+			input:      p.tokens.WithLabelValues(k.model, k.key, "input"),
+			output:     p.tokens.WithLabelValues(k.model, k.key, "output"),
+			cacheRead:  p.tokens.WithLabelValues(k.model, k.key, "cache_read"),
+			cacheWrite: p.tokens.WithLabelValues(k.model, k.key, "cache_write"),
+			cost:       p.cost.WithLabelValues(k.model, k.key),
+			unknown:    p.unknownCost.WithLabelValues(k.model, k.key),
+		}
+	}
+	p.models.make = func(model string) prometheus.Observer { return p.ttft.WithLabelValues(model) }
+	p.calls.make = func(k callKey) callSeries {
+		return callSeries{latency: p.upstream.WithLabelValues(k.model, k.op), retries: p.retries.WithLabelValues(k.model, k.op)}
+	}
+	p.errs.make = func(k errKey) prometheus.Counter { return p.errors.WithLabelValues(k.op, k.exception) }
+
+	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_info", Help: "Version and runtime of the gateway; always 1.",
+		ConstLabels: prometheus.Labels{"version": o.Version, "runtime": o.Runtime}})
+	info.Set(1)
+	cs := []prometheus.Collector{p.requests, p.duration, p.overhead, p.ttft, p.upstream, p.tokens, p.cost, p.unknownCost,
+		p.errors, p.retries, p.inFlight, p.streams, p.initTime, p.startTime, info,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_api_key_refreshes_total",
+			Help: "Reads of the API keys from SSM or Secrets Manager, the first included."},
+			func() float64 { n, _ := p.keyRefreshes(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_api_key_refresh_failures_total",
+			Help: "Failed reads of the API keys (the last good keys stay in use)."},
+			func() float64 { _, n := p.keyRefreshes(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_model_catalogue_refreshes_total",
+			Help: "Model catalogue discoveries from the Bedrock control plane."},
+			func() float64 { n, _ := p.modelRefreshes(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_model_catalogue_refresh_failures_total",
+			Help: "Failed model catalogue discoveries (the last good list stays in use)."},
+			func() float64 { _, n := p.modelRefreshes(); return float64(n) }),
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register gateway metrics: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// NewRegistry returns a registry with the Go runtime and process collectors
+// and the gateway's metrics, as cmd/gateway serves it on METRICS_ADDR.
+func NewRegistry(o Options) (*prometheus.Registry, *Prometheus, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, nil, fmt.Errorf("register Go collector: %w", err)
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, nil, fmt.Errorf("register process collector: %w", err)
+	}
+	p, err := NewPrometheus(reg, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return reg, p, nil
+}
+
+// Started records when the process started and how long it took to be
+// ready to serve.
+func (p *Prometheus) Started(start time.Time, init time.Duration) {
+	p.startTime.Set(float64(start.UnixNano()) / 1e9)
+	p.initTime.Set(init.Seconds())
+}
+
+// Begin counts the request in flight.
+func (p *Prometheus) Begin(*Exchange) { p.inFlight.Inc() }
+
+// StreamStarted counts an open stream; End closes it.
+func (p *Prometheus) StreamStarted(*Exchange) { p.streams.Inc() }
+
+// Upstream records one Bedrock call.
+func (p *Prometheus) Upstream(ex *Exchange, c Call) {
+	model := ""
+	if ex != nil {
+		model = p.modelLabel(ex.Model)
+	}
+	s := p.calls.get(callKey{model, c.Operation})
+	s.latency.Observe(c.Duration.Seconds())
+	if c.Attempts > 1 {
+		s.retries.Add(float64(c.Attempts - 1))
+	}
+	if t := ExceptionType(c.Err); t != "" {
+		p.errs.get(errKey{c.Operation, t}).Inc()
+	}
+}
+
+// End prices the exchange and records it.
+func (p *Prometheus) End(ex *Exchange) {
+	p.inFlight.Dec()
+	if ex.Stream {
+		p.streams.Dec()
+	}
+	p.price(ex)
+	model := p.modelLabel(ex.Model)
+	r := p.reqs.get(reqKey{ex.Route, ex.Status, model})
+	r.requests.Inc()
+	r.duration.Observe(ex.Duration.Seconds())
+	if ex.Upstream > 0 {
+		r.overhead.Observe(ex.Overhead.Seconds())
+	}
+	if ex.Stream && ex.TTFT > 0 {
+		p.models.get(model).Observe(ex.TTFT.Seconds())
+	}
+	if ex.StreamError != "" {
+		p.errs.get(errKey{"ConverseStream", ex.StreamError}).Inc()
+	}
+	u := ex.Usage
+	if u == (cost.Usage{}) {
+		return
+	}
+	s := p.usage.get(usageKey{model, ex.Key})
+	s.input.Add(float64(u.Input))
+	s.output.Add(float64(u.Output))
+	s.cacheRead.Add(float64(u.CacheRead))
+	s.cacheWrite.Add(float64(u.CacheWrite))
+	if ex.CostKnown {
+		s.cost.Add(ex.Cost)
+	} else {
+		s.unknown.Inc()
+	}
+}
