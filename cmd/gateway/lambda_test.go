@@ -46,6 +46,14 @@ const rieTestKey = "sk-lambda-rie-test-0123456789abcdef"
 // emulator answers it with more text than an ALB accepts from Lambda.
 const rieOversizedMarker = "lambda-test: oversized reply"
 
+// rieEscapedMarker is the prompt of testdata/alb/oversized-escaped.*.json;
+// the emulator answers it with quotes, which JSON escapes twice on the way
+// to the ALB (in the chat body, then in the response JSON around it).
+const rieEscapedMarker = "lambda-test: escaped reply"
+
+// albMaxResponse is what an ALB takes from a Lambda target: 1 MB of response JSON.
+const albMaxResponse = 1 << 20
+
 // rieInvokePath is the one route the Runtime Interface Emulator serves.
 const rieInvokePath = "/2015-03-31/functions/function/invocations"
 
@@ -69,6 +77,10 @@ func TestLambdaUnderRIE(t *testing.T) {
 		if bytes.Contains(r.Body, []byte(rieOversizedMarker)) {
 			// About 1.3 MB: more than the 1 MB an ALB takes from Lambda.
 			return &bedrocktest.Reply{Text: []string{strings.Repeat("All work and no play makes a big reply. ", 32<<10)}}
+		}
+		if bytes.Contains(r.Body, []byte(rieEscapedMarker)) {
+			// 300 KiB of text, a 600 KiB chat body, 1.2 MiB of response JSON.
+			return &bedrocktest.Reply{Text: []string{strings.Repeat(`"`, 300<<10)}}
 		}
 		return nil
 	})
@@ -101,6 +113,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 		{"bad-key", http.StatusUnauthorized, checkBadKeyReply},
 		{"oversized", http.StatusBadGateway, checkOversizedReply},
 		{"oversized-stream", http.StatusBadGateway, checkOversizedReply},
+		{"oversized-escaped", http.StatusBadGateway, checkOversizedReply},
 	}
 	for _, form := range []string{"headers", "multivalue"} {
 		for _, tt := range tests {
@@ -108,7 +121,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 				resp := rie.invoke(t, readEvent(t, tt.event+"."+form+".json"))
 				r := newALBReply(t, resp, form == "headers")
 				if resp.StatusCode != tt.status {
-					t.Fatalf("got status %d, want %d; body:\n%.2000s", resp.StatusCode, tt.status, r.body)
+					t.Fatalf("got status %d, want %d; body:\n%.500s", resp.StatusCode, tt.status, r.body)
 				}
 				if resp.StatusDescription == "" {
 					t.Errorf("statusDescription is empty; ALB needs it")
@@ -520,7 +533,8 @@ func startRIE(tb testing.TB, dir string, env []string) *rieProcess {
 	}
 }
 
-// invoke posts an event to RIE and decodes the function's ALB response.
+// invoke posts an event to RIE and decodes the function's ALB response,
+// which must fit what an ALB accepts.
 func (p *rieProcess) invoke(tb testing.TB, event []byte) events.ALBTargetGroupResponse {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -541,6 +555,10 @@ func (p *rieProcess) invoke(tb testing.TB, event []byte) events.ALBTargetGroupRe
 	var out events.ALBTargetGroupResponse
 	if err := json.Unmarshal(payload, &out); err != nil || out.StatusCode == 0 {
 		tb.Fatalf("RIE answered %d with no ALB response (%v): %.2000s\noutput:\n%s", resp.StatusCode, err, payload, p.output())
+	}
+	if len(payload) > albMaxResponse {
+		tb.Errorf("the function answered %d bytes of response JSON (status %d); an ALB rejects more than %d with its own 502",
+			len(payload), out.StatusCode, albMaxResponse)
 	}
 	return out
 }

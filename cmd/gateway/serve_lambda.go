@@ -20,7 +20,7 @@ import (
 const runtimeName = "lambda"
 
 // albResponseLimit is what an ALB accepts from a Lambda target: 1 MB for the
-// whole response JSON. Leave room for the envelope around the body.
+// whole response JSON (see albTooLarge), less a margin.
 const albResponseLimit = 1<<20 - 16<<10
 
 // serve hands the application to the Lambda runtime. Behind an ALB
@@ -44,10 +44,6 @@ func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, lc
 			log.ErrorContext(ctx, "convert ALB event", "err", err)
 			return albError(http.StatusBadGateway, "bad_gateway", "The gateway could not read the load balancer's request."), nil
 		}
-		if len(resp.Body) > albResponseLimit {
-			return albError(http.StatusBadGateway, "response_too_large",
-				"The response is larger than the 1 MB an ALB accepts from Lambda; lower max_tokens, or use the streaming Function URL or the container build."), nil
-		}
 		if req.MultiValueHeaders == nil {
 			// Target groups without multi-value headers read only `headers`.
 			resp.Headers = make(map[string]string, len(resp.MultiValueHeaders))
@@ -56,9 +52,38 @@ func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, lc
 			}
 			resp.MultiValueHeaders = nil
 		}
+		if albTooLarge(resp) {
+			return albError(http.StatusBadGateway, "response_too_large",
+				"The response is larger than the 1 MB an ALB accepts from Lambda; lower max_tokens, or use the streaming Function URL or the container build."), nil
+		}
 		return resp, nil
 	}, lambda.WithContext(ctx))
 	return nil
+}
+
+// albTooLarge reports whether resp, encoded as the runtime encodes it
+// (aws-lambda-go: no HTML escaping), is more than an ALB accepts. The body
+// is escaped once more inside that JSON (a chat body's \" becomes \\\"), so
+// a body well under the limit can still make the response too large.
+func albTooLarge(resp events.ALBTargetGroupResponse) bool {
+	if len(resp.Body) < albResponseLimit/8 {
+		return false // escaping at most sextuples a byte (\u00XX); headers are small
+	}
+	var n byteCounter
+	enc := json.NewEncoder(&n)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(resp); err != nil {
+		return true // the runtime could not send it either
+	}
+	return int(n) > albResponseLimit
+}
+
+// byteCounter is an io.Writer that only counts.
+type byteCounter int
+
+func (c *byteCounter) Write(p []byte) (int, error) {
+	*c += byteCounter(len(p))
+	return len(p), nil
 }
 
 func albError(status int, code, message string) events.ALBTargetGroupResponse {
