@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -84,10 +85,11 @@ func TestLambdaUnderRIE(t *testing.T) {
 		}
 		return nil
 	})
-	rie := startRIE(t, dir, append(keyEnv,
-		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+emu.URL,
-		"AWS_ENDPOINT_URL_BEDROCK="+emu.URL,
-	))
+	gatewayEnv := slices.Concat(keyEnv, []string{
+		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME=" + emu.URL,
+		"AWS_ENDPOINT_URL_BEDROCK=" + emu.URL,
+	})
+	rie := startRIE(t, dir, gatewayEnv)
 
 	// The first invocation starts the bootstrap: a cold start.
 	first := rie.invoke(t, readEvent(t, "health.multivalue.json"))
@@ -156,8 +158,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	// stream, so this checks the streaming response's framing and content,
 	// not that it arrives incrementally.
 	t.Run("function-url stream", func(t *testing.T) {
-		rie := startRIE(t, dir, append(keyEnv, "LAMBDA_MODE=function-url",
-			"AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+emu.URL, "AWS_ENDPOINT_URL_BEDROCK="+emu.URL))
+		rie := startRIE(t, dir, slices.Concat(gatewayEnv, []string{"LAMBDA_MODE=function-url"}))
 		prelude, body := rie.invokeStream(t, functionURLEvent(t, `{"model":"us.anthropic.claude-3-5-haiku-20241022-v1:0","stream":true,`+
 			`"messages":[{"role":"user","content":"Stream to me through the Function URL"}]}`))
 		if prelude.StatusCode != http.StatusOK {
