@@ -33,13 +33,15 @@ func (s *Server) handleChat(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.Set(ctxModel, model.ID)
+	ex := exchange(c)
+	setModel(c, ex, model)
 	ctx := c.Request.Context()
 	call, err := s.opts.Translator.Translate(ctx, &req, model)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
+	tagRequest(call.Input, ex.RequestID)
 	name := req.Model
 	if name == "" {
 		name = model.ID
@@ -50,6 +52,8 @@ func (s *Server) handleChat(c *gin.Context) {
 		return
 	}
 
+	ctx = bedrockContext(c, ex)
+	upstreamStart := time.Now()
 	out := openai.ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: name, Choices: make([]openai.Choice, call.N)}
 	results := make([]*bedrockruntime.ConverseOutput, call.N)
 	errs := make([]error, call.N)
@@ -66,6 +70,12 @@ func (s *Server) handleChat(c *gin.Context) {
 		}
 		wg.Wait()
 	}
+	ex.Upstream = time.Since(upstreamStart)
+	for _, r := range results {
+		if r != nil { // Bedrock bills the choices that succeeded
+			ex.Usage = ex.Usage.Add(tokenUsage(r.Usage))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		s.writeError(c, firstError(errs))
 		return
@@ -77,6 +87,7 @@ func (s *Server) handleChat(c *gin.Context) {
 	if out.Usage == nil {
 		out.Usage = &openai.Usage{}
 	}
+	setOverhead(c, ex)
 	c.JSON(http.StatusOK, out)
 }
 
@@ -152,6 +163,7 @@ func (s *Server) openStream(ctx context.Context, call *bedrock.Call) (*bedrockru
 		}
 		err = stream.Err()
 		stream.Close()
+		s.streamException(ctx, err)
 		if err == nil {
 			err = &apiError{Status: http.StatusBadGateway, Type: openai.TypeServer, Code: "empty_stream", Message: "Bedrock closed the stream without an event."}
 		}
@@ -170,21 +182,29 @@ func (s *Server) openStream(ctx context.Context, call *bedrock.Call) (*bedrockru
 // as soon as it arrives. A client that disconnects cancels the request
 // context and with it the Bedrock call.
 func (s *Server) streamChat(c *gin.Context, call *bedrock.Call, model, id string, created int64, includeUsage bool) {
-	ctx := c.Request.Context()
+	ex := exchange(c)
+	ctx := bedrockContext(c, ex)
+	upstreamStart := time.Now()
 	stream, first, err := s.openStream(ctx, call)
+	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	defer stream.Close()
+	ex.Stream = true
+	s.opts.Observer.StreamStarted(ex)
 
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	setOverhead(c, ex)
+	ex.TTFT = time.Since(ex.Start)
 	c.Status(http.StatusOK)
 	w := &sseWriter{w: c.Writer}
 	conv := call.NewStream(id, model, created)
+	defer func() { ex.Usage = openAIUsage(conv.Usage()) }()
 
 	if err := w.chunk(conv.Event(first)); err != nil {
 		return
@@ -207,6 +227,7 @@ func (s *Server) streamChat(c *gin.Context, call *bedrock.Call, model, id string
 		}
 	}
 	if err := stream.Err(); err != nil {
+		s.streamException(ctx, err)
 		if ctx.Err() != nil {
 			return
 		}

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/bedrock"
+	"github.com/openbedrock/gateway/app/cost"
 	"github.com/openbedrock/gateway/app/openai"
 )
 
@@ -25,15 +27,20 @@ func (s *Server) handleEmbeddings(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.Set(ctxModel, model.ID)
-	out, err := s.opts.Embedder.Embed(c.Request.Context(), model, req)
+	ex := exchange(c)
+	setModel(c, ex, model)
+	upstreamStart := time.Now()
+	out, err := s.opts.Embedder.Embed(bedrockContext(c, ex), model, req)
+	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, embeddingError(err))
 		return
 	}
+	ex.Usage = cost.Usage{Input: int64(out.Usage.PromptTokens)}
 	if req.Model != "" {
 		out.Model = req.Model // echo what the client sent, as for chat
 	}
+	setOverhead(c, ex)
 	c.JSON(http.StatusOK, out)
 }
 

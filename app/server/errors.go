@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/bedrock"
+	"github.com/openbedrock/gateway/app/metrics"
 	"github.com/openbedrock/gateway/app/openai"
 )
 
@@ -128,6 +129,9 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		s.log.ErrorContext(c.Request.Context(), "internal error", "err", err, "request_id", c.GetString(ctxRequestID))
 	}
 	c.Set(ctxError, ae.Code)
+	if v, ok := c.Get(ctxExchange); ok {
+		setOverhead(c, v.(*metrics.Exchange))
+	}
 	if ae.Status == statusClientClosed {
 		c.Status(statusClientClosed)
 		c.Abort()

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 
+	"github.com/openbedrock/gateway/app/metrics"
 	"github.com/openbedrock/gateway/app/openai"
 )
 
@@ -56,28 +57,64 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// accessLog writes one line per request. It never logs bodies or keys.
+// accessLog writes one JSON line per request and reports its measurements
+// to the Observer. It never logs keys; bodies only with LogBodies, capped.
 func (s *Server) accessLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		start := time.Now()
+		ex := &metrics.Exchange{Start: time.Now(), RequestID: c.GetString(ctxRequestID), Method: c.Request.Method}
+		c.Set(ctxExchange, ex)
+		var reqBody, respBody *bodyCapture
+		if s.opts.LogBodies {
+			reqBody, respBody = &bodyCapture{max: s.opts.LogBodiesMaxBytes}, &bodyCapture{max: s.opts.LogBodiesMaxBytes}
+			c.Request.Body = &captureReader{ReadCloser: c.Request.Body, cap: reqBody}
+			c.Writer = &captureWriter{ResponseWriter: c.Writer, cap: respBody}
+		}
+		s.opts.Observer.Begin(ex)
 		c.Next()
 		status := c.Writer.Status()
 		if c.Request.Context().Err() != nil && status == http.StatusOK && c.Writer.Size() <= 0 {
 			status = statusClientClosed
 		}
-		s.log.LogAttrs(c.Request.Context(), levelFor(status), "request",
-			slog.String("request_id", c.GetString(ctxRequestID)),
-			slog.String("method", c.Request.Method),
-			slog.String("route", c.FullPath()),
+		ex.Route, ex.Status, ex.Key, ex.Duration = c.FullPath(), status, c.GetString(ctxKeyName), time.Since(ex.Start)
+		if ex.Overhead == 0 && ex.Upstream > 0 {
+			ex.Overhead = max(ex.Duration-ex.Upstream, 0)
+		}
+		s.opts.Observer.End(ex)
+		attrs := [...]slog.Attr{
+			slog.String("request_id", ex.RequestID),
+			slog.String("bedrock_request_id", ex.BedrockRequestID()),
+			slog.String("method", ex.Method),
+			slog.String("route", ex.Route),
 			slog.Int("status", status),
-			slog.String("model", c.GetString(ctxModel)),
-			slog.String("key", c.GetString(ctxKeyName)),
+			slog.String("model", ex.Model),
+			slog.String("key", ex.Key),
 			slog.String("error", c.GetString(ctxError)),
-			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("bedrock_error", ex.ErrorType()),
+			slog.Int64("input_tokens", ex.Usage.Input),
+			slog.Int64("output_tokens", ex.Usage.Output),
+			slog.Int64("cache_read_tokens", ex.Usage.CacheRead),
+			slog.Int64("cache_write_tokens", ex.Usage.CacheWrite),
+			slog.Float64("cost_usd", ex.Cost),
+			slog.Bool("cost_known", ex.CostKnown),
+			slog.Float64("latency_ms", millis(ex.Duration)),
+			slog.Float64("upstream_ms", millis(ex.Upstream)),
+			slog.Float64("overhead_ms", millis(ex.Overhead)),
+			slog.Float64("ttft_ms", millis(ex.TTFT)),
+			slog.Int("retries", ex.Retries()),
+			slog.Bool("stream", ex.Stream),
 			slog.String("client", c.ClientIP()),
-		)
+		}
+		if reqBody == nil {
+			s.log.LogAttrs(c.Request.Context(), levelFor(status), "request", attrs[:]...)
+			return
+		}
+		s.log.LogAttrs(c.Request.Context(), levelFor(status), "request", append(attrs[:],
+			slog.String("request_body", reqBody.buf.String()), slog.Bool("request_body_truncated", reqBody.truncated),
+			slog.String("response_body", respBody.buf.String()), slog.Bool("response_body_truncated", respBody.truncated))...)
 	}
 }
+
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // countRequests numbers the requests this instance served, so /health can
 // tell a cold instance's first request from later ones.

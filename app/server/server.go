@@ -83,8 +83,18 @@ type Options struct {
 	// AliasGPTModels sends gpt-* to DefaultModel and text-embedding-* to
 	// DefaultEmbeddingModel, as the reference gateway does.
 	AliasGPTModels bool
-	// Embedder serves /embeddings; nil builds one on Bedrock.
+	// Embedder serves /embeddings; nil builds one on Bedrock, whose calls
+	// are then measured like the chat calls.
 	Embedder *bedrock.Embedder
+
+	// Observer receives each request's measurements (metrics); nil
+	// discards them. Without one, the access log has no cost.
+	Observer Observer
+	// LogBodies (LOG_BODIES) adds the request and response bodies, cut at
+	// LogBodiesMaxBytes (default 4096), to the access log. Off, no prompt
+	// or completion is ever logged.
+	LogBodies         bool
+	LogBodiesMaxBytes int
 
 	// AllowedClients (ALLOWED_CIDRS) are the client addresses served;
 	// others get 403 before authentication. Empty means everyone.
@@ -128,10 +138,19 @@ func New(o Options) http.Handler {
 	if o.Runtime == "" {
 		o.Runtime = "server"
 	}
-	if o.Embedder == nil {
-		o.Embedder = &bedrock.Embedder{Client: o.Bedrock}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
+	if o.LogBodiesMaxBytes <= 0 {
+		o.LogBodiesMaxBytes = 4096
 	}
 	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
+	if o.Bedrock != nil {
+		s.opts.Bedrock = s.observeBedrock(o.Bedrock)
+	}
+	if s.opts.Embedder == nil {
+		s.opts.Embedder = &bedrock.Embedder{Client: s.opts.Bedrock}
+	}
 	if o.MaxConcurrent > 0 {
 		s.slots = make(chan struct{}, o.MaxConcurrent)
 	}

@@ -1,0 +1,232 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strconv"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/gin-gonic/gin"
+
+	"github.com/openbedrock/gateway/app/bedrock"
+	"github.com/openbedrock/gateway/app/cost"
+	"github.com/openbedrock/gateway/app/metrics"
+	"github.com/openbedrock/gateway/app/openai"
+)
+
+// Observer receives the measurements of every request: *metrics.Prometheus
+// in the container build, *metrics.EMF in the Lambda build.
+type Observer interface {
+	// Begin is called as a request starts.
+	Begin(*metrics.Exchange)
+	// Upstream is called after each Bedrock call, retries included.
+	Upstream(*metrics.Exchange, metrics.Call)
+	// StreamStarted is called when an SSE stream starts.
+	StreamStarted(*metrics.Exchange)
+	// End is called as the request ends; it prices the exchange (Cost,
+	// CostKnown) before the access log line is written.
+	End(*metrics.Exchange)
+}
+
+// OverheadHeader tells the client how long the gateway itself took: the
+// time to the response (a stream's first byte) minus the time waiting on
+// Bedrock, in milliseconds.
+const OverheadHeader = "X-Gateway-Overhead-Ms"
+
+// ctxExchange is the gin context key of the request's *metrics.Exchange.
+const ctxExchange = "exchange"
+
+// exchangeKey is the context key under which Bedrock calls find the exchange.
+type exchangeKey struct{}
+
+type nopObserver struct{}
+
+func (nopObserver) Begin(*metrics.Exchange)                  {}
+func (nopObserver) Upstream(*metrics.Exchange, metrics.Call) {}
+func (nopObserver) StreamStarted(*metrics.Exchange)          {}
+func (nopObserver) End(*metrics.Exchange)                    {}
+
+// exchange returns the request's exchange; never nil inside accessLog.
+func exchange(c *gin.Context) *metrics.Exchange {
+	if v, ok := c.Get(ctxExchange); ok {
+		return v.(*metrics.Exchange)
+	}
+	return &metrics.Exchange{Start: time.Now()} // outside accessLog (not in the routes)
+}
+
+// bedrockContext is the request context carrying the exchange, for the
+// Bedrock calls to report into.
+func bedrockContext(c *gin.Context, ex *metrics.Exchange) context.Context {
+	return context.WithValue(c.Request.Context(), exchangeKey{}, ex)
+}
+
+// setModel records the model a request resolved to.
+func setModel(c *gin.Context, ex *metrics.Exchange, m bedrock.Model) {
+	c.Set(ctxModel, m.ID)
+	ex.Model, ex.Foundation = m.ID, m.FoundationModelID
+	if ex.Foundation == "" {
+		ex.Foundation = bedrock.FoundationModelOf(m.ID)
+	}
+}
+
+// setOverhead computes the overhead as the response is about to be written
+// and sends it as a header.
+func setOverhead(c *gin.Context, ex *metrics.Exchange) {
+	ex.Overhead = max(time.Since(ex.Start)-ex.Upstream, 0)
+	c.Header(OverheadHeader, strconv.FormatFloat(float64(ex.Overhead.Microseconds())/1000, 'f', 3, 64))
+}
+
+// tokenUsage converts Bedrock's usage; input excludes cache reads and writes.
+func tokenUsage(u *types.TokenUsage) cost.Usage {
+	if u == nil {
+		return cost.Usage{}
+	}
+	return cost.Usage{Input: int64(deref(u.InputTokens)), Output: int64(deref(u.OutputTokens)),
+		CacheRead: int64(deref(u.CacheReadInputTokens)), CacheWrite: int64(deref(u.CacheWriteInputTokens))}
+}
+
+// openAIUsage undoes bedrock.Usage: prompt tokens there include the cache.
+func openAIUsage(u *openai.Usage) cost.Usage {
+	if u == nil {
+		return cost.Usage{}
+	}
+	out := cost.Usage{Input: int64(u.PromptTokens), Output: int64(u.CompletionTokens)}
+	if d := u.PromptTokensDetails; d != nil {
+		out.CacheRead, out.CacheWrite = int64(d.CachedTokens), int64(d.CacheWriteTokens)
+		out.Input -= out.CacheRead + out.CacheWrite
+	}
+	return out
+}
+
+func deref(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// requestMetadataKey tags Converse calls with the gateway's request id, so
+// Bedrock's invocation logs can be matched with the gateway's. Keys and
+// values must match [a-zA-Z0-9\s._:/=+$@-]{0,256}; request ids are a subset.
+const requestMetadataKey = "gateway_request_id"
+
+// tagRequest adds the request id to a Converse call's requestMetadata.
+func tagRequest(in *bedrockruntime.ConverseInput, id string) {
+	if id == "" {
+		return
+	}
+	if in.RequestMetadata == nil {
+		in.RequestMetadata = map[string]string{requestMetadataKey: id}
+		return
+	}
+	if len(in.RequestMetadata) < 16 { // Bedrock's limit
+		in.RequestMetadata[requestMetadataKey] = id
+	}
+}
+
+// observedBedrock adds a middleware to every Bedrock call that reports the
+// call (duration, attempts, Bedrock's request id, error) to the request's
+// exchange and the Observer.
+type observedBedrock struct {
+	Bedrock
+	option func(*bedrockruntime.Options)
+}
+
+func (s *Server) observeBedrock(b Bedrock) Bedrock {
+	mw := middleware.InitializeMiddlewareFunc("GatewayObserver", s.observeCall)
+	add := func(st *middleware.Stack) error { return st.Initialize.Add(mw, middleware.Before) }
+	return &observedBedrock{Bedrock: b, option: func(o *bedrockruntime.Options) {
+		o.APIOptions = append(o.APIOptions, add)
+	}}
+}
+
+func (b *observedBedrock) Converse(ctx context.Context, in *bedrockruntime.ConverseInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error) {
+	return b.Bedrock.Converse(ctx, in, append(opts, b.option)...)
+}
+
+func (b *observedBedrock) ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseStreamOutput, error) {
+	return b.Bedrock.ConverseStream(ctx, in, append(opts, b.option)...)
+}
+
+func (b *observedBedrock) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error) {
+	return b.Bedrock.InvokeModel(ctx, in, append(opts, b.option)...)
+}
+
+// observeCall wraps the whole SDK call, its retry loop included.
+func (s *Server) observeCall(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	start := time.Now()
+	out, md, err := next.HandleInitialize(ctx, in)
+	ex, _ := ctx.Value(exchangeKey{}).(*metrics.Exchange)
+	if ex == nil {
+		return out, md, err
+	}
+	call := metrics.Call{Operation: middleware.GetOperationName(ctx), Duration: time.Since(start), Attempts: 1, Err: err}
+	if r, ok := retry.GetAttemptResults(md); ok && len(r.Results) > 0 {
+		call.Attempts = len(r.Results)
+	}
+	call.RequestID, _ = awsmiddleware.GetRequestIDMetadata(md)
+	ex.AddCall(call)
+	s.opts.Observer.Upstream(ex, call)
+	return out, md, err
+}
+
+// streamException reports an exception Bedrock sent inside an open stream.
+func (s *Server) streamException(ctx context.Context, err error) {
+	ex, _ := ctx.Value(exchangeKey{}).(*metrics.Exchange)
+	if err == nil || ex == nil {
+		return
+	}
+	call := metrics.Call{Operation: "ConverseStream", Err: err}
+	ex.AddCall(call)
+	s.opts.Observer.Upstream(ex, call)
+}
+
+// bodyCapture keeps the first max bytes of a request or response body for
+// the access log (LOG_BODIES).
+type bodyCapture struct {
+	buf       bytes.Buffer
+	max       int
+	truncated bool
+}
+
+func (b *bodyCapture) keep(p []byte) {
+	if room := b.max - b.buf.Len(); room < len(p) {
+		b.truncated = true
+		p = p[:max(room, 0)]
+	}
+	b.buf.Write(p)
+}
+
+// captureReader tees what the handler reads.
+type captureReader struct {
+	io.ReadCloser
+	cap *bodyCapture
+}
+
+func (r *captureReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	r.cap.keep(p[:n])
+	return n, err
+}
+
+// captureWriter tees what the handler writes.
+type captureWriter struct {
+	gin.ResponseWriter
+	cap *bodyCapture
+}
+
+func (w *captureWriter) Write(p []byte) (int, error) {
+	w.cap.keep(p)
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *captureWriter) WriteString(s string) (int, error) {
+	w.cap.keep([]byte(s))
+	return w.ResponseWriter.WriteString(s)
+}
