@@ -20,8 +20,9 @@ import (
 const runtimeName = "lambda"
 
 // albResponseLimit is what an ALB accepts from a Lambda target: 1 MB for the
-// whole response JSON (see albTooLarge), less a margin.
-const albResponseLimit = 1<<20 - 16<<10
+// whole response JSON (see albTooLarge). AWS does not say whether that MB is
+// decimal, so take the smaller reading, less a margin.
+const albResponseLimit = 1_000_000 - 16<<10
 
 // serve hands the application to the Lambda runtime. Behind an ALB
 // (LAMBDA_MODE=alb) the response, SSE streams included, is buffered and sent
