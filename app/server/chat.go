@@ -228,8 +228,8 @@ func (s *Server) streamChat(c *gin.Context, call *bedrock.Call, model, id string
 	}
 	if err := stream.Err(); err != nil {
 		s.streamException(ctx, err)
-		if ctx.Err() != nil {
-			return
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return // the client went away: nobody to tell
 		}
 		ae := toAPIError(err)
 		c.Set(ctxError, ae.Code)

@@ -591,3 +591,23 @@ func TestConcurrencyCap(t *testing.T) {
 		return resp.StatusCode == 200
 	})
 }
+
+func TestRequestTimeout(t *testing.T) {
+	h := newHarness(t, func(o *server.Options) { o.RequestTimeout = 300 * time.Millisecond })
+	h.emu.Script(func(r bedrocktest.Request) *bedrocktest.Reply {
+		if r.Operation == "Converse" {
+			return &bedrocktest.Reply{Delay: 2 * time.Second}
+		}
+		return &bedrocktest.Reply{Text: []string{"a", "b", "c", "d", "e"}, ChunkDelay: 200 * time.Millisecond}
+	})
+	e := checkError(t, h.post(t, "/api/v1/chat/completions", testKey, `{"messages":[{"role":"user","content":"x"}]}`), 504, "")
+	if e["code"] != "timeout" {
+		t.Errorf("non-stream timeout: %v", e)
+	}
+	resp := h.post(t, "/api/v1/chat/completions", testKey, `{"stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	body, _ := io.ReadAll(resp.Body)
+	events := strings.Split(strings.TrimSpace(string(body)), "\n\n")
+	if last := events[len(events)-1]; resp.StatusCode != 200 || !strings.Contains(last, `"code":"timeout"`) {
+		t.Errorf("stream timeout: status %d, last event %q", resp.StatusCode, last)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -225,5 +226,19 @@ func (s *Server) limitConcurrency() gin.HandlerFunc {
 			s.writeError(c, &apiError{Status: http.StatusServiceUnavailable, Type: openai.TypeUnavailable, Code: "overloaded", RetryAfter: 1,
 				Message: fmt.Sprintf("The gateway is at its limit of %d concurrent requests; retry shortly.", cap(s.slots))})
 		}
+	}
+}
+
+// deadline bounds a request's time, Bedrock call included.
+func (s *Server) deadline() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s.opts.RequestTimeout <= 0 {
+			c.Next()
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
 	}
 }

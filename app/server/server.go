@@ -75,6 +75,9 @@ type Options struct {
 	// MaxConcurrent caps the requests waiting on Bedrock at once; beyond it
 	// the gateway answers 503 at once. 0 means no cap.
 	MaxConcurrent int
+	// RequestTimeout bounds each API request, streams included (the server
+	// has no write timeout, which would cut long streams). 0 means none.
+	RequestTimeout time.Duration
 
 	// DefaultEmbeddingModel is used when an embeddings request names no model.
 	DefaultEmbeddingModel string
