@@ -62,7 +62,8 @@ type config struct {
 	// (a Function URL in RESPONSE_STREAM mode); Lambda build only.
 	LambdaMode string
 
-	modelConfig // model catalogue, aliases and embeddings (models.go)
+	modelConfig   // model catalogue, aliases and embeddings (models.go)
+	observeConfig // metrics, request logs and prices (observe.go)
 }
 
 // defaultModel is used when neither the request nor DEFAULT_MODEL names one.
@@ -98,6 +99,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		PprofAddr:           p.str("PPROF_ADDR", ""),
 	}
 	c.modelConfig = loadModelConfig(&p)
+	c.observeConfig = loadObserveConfig(&p)
 	c.LogLevel = slog.LevelInfo
 	if p.bool("DEBUG", false) {
 		c.LogLevel = slog.LevelDebug

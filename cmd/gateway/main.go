@@ -67,6 +67,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	catalogue, catalogueLoaded := newCatalogue(ctx, cfg, awsCfg, logger)
+	obs, err := newObservability(cfg, catalogue, authn, stdout, logger)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
 	lc := &lifecycle{streamsEnd: make(chan struct{}), catalogueLoaded: catalogueLoaded}
 	handler := server.New(server.Options{
 		Logger:        logger,
@@ -97,8 +102,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		AllowedClients:    cfg.AllowedCIDRs,
 		TrustedProxies:    cfg.TrustedProxies,
 		TrustForwardedFor: cfg.TrustForwardedFor,
+
+		Observer:          obs.observer,
+		LogBodies:         cfg.LogBodies,
+		LogBodiesMaxBytes: cfg.LogBodiesMaxBytes,
 	})
 	lc.ready.Store(true)
+	obs.started(initStart, time.Since(initStart))
 	logger.Info("gateway initialised", "version", version, "runtime", runtimeName,
 		"init_ms", float64(time.Since(initStart).Microseconds())/1000, "region", awsCfg.Region, "default_model", cfg.DefaultModel)
 	return serve(ctx, handler, cfg, logger, lc)
