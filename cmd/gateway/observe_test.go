@@ -143,7 +143,9 @@ func TestObserveConfig(t *testing.T) {
 }
 
 func TestBadPricesFile(t *testing.T) {
-	cfg, err := loadConfig(func(k string) string { return map[string]string{"API_KEY": "k", "PRICES_FILE": "testdata/none.json"}[k] })
+	cfg, err := loadConfig(func(k string) string {
+		return map[string]string{"API_KEY": "k", "PRICES_FILE": "testdata/none.json"}[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
