@@ -38,6 +38,7 @@ type config struct {
 	ShutdownDrainDelay  time.Duration
 	ShutdownTimeout     time.Duration
 	MaxConcurrent       int
+	RequestTimeout      time.Duration
 	// PprofAddr (PPROF_ADDR) serves net/http/pprof for profiling, e.g. in
 	// the benchmark; empty (the default) means off. Server build only.
 	PprofAddr string
@@ -95,6 +96,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownDrainDelay:  p.duration("SHUTDOWN_DRAIN_DELAY", 5*time.Second),
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		MaxConcurrent:       p.int("MAX_CONCURRENT_REQUESTS", 1024),
+		RequestTimeout:      p.duration("REQUEST_TIMEOUT", 10*time.Minute),
 		LambdaMode:          p.str("LAMBDA_MODE", "alb"),
 		PprofAddr:           p.str("PPROF_ADDR", ""),
 	}
