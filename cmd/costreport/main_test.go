@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runReport(tb testing.TB, args ...string) (string, error) {
+	tb.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String(), err
+}
+
+func TestHandComputedExample(t *testing.T) {
+	dir := t.TempDir()
+	csvPath, svgPath, mdPath := filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.svg"), filepath.Join(dir, "r.md")
+	out, err := runReport(t, "-profile", "testdata/hand.yaml", "-prices", "testdata/prices-round.json",
+		"-markdown", mdPath, "-csv", csvPath, "-svg", svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "" {
+		t.Errorf("wrote to stdout with every output sent to a file: %q", out)
+	}
+	md, _ := os.ReadFile(mdPath)
+	// The totals worked out by hand in app/cost/topology_test.go.
+	for _, want := range []string{"| **Total per month (USD)** | **571.25** | **552.02** |", "| 30 days | 79.52% |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, md)
+		}
+	}
+	f, _ := os.Open(csvPath)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 10 || rows[len(rows)-2][6] != "571.246034" {
+		t.Errorf("CSV: %v, rows %d, V1 total %v", err, len(rows), rows[len(rows)-2])
+	}
+	svg, _ := os.ReadFile(svgPath)
+	if err := xml.Unmarshal(svg, new(struct{})); err != nil || !bytes.Contains(svg, []byte("<svg")) {
+		t.Errorf("the SVG is not XML: %v", err)
+	}
+}
+
+func TestDefaultsToMarkdownOnStdout(t *testing.T) {
+	out, err := runReport(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "# Monthly cost: default") || !strings.Contains(out, "## V2: on-premises container") {
+		t.Errorf("stdout:\n%s", out)
+	}
+}
+
+func TestProfileFromMetricsURL(t *testing.T) {
+	scrape, err := os.ReadFile("testdata/metrics.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(scrape) }))
+	defer srv.Close()
+	out, err := runReport(t, "-metrics", srv.URL+"/metrics", "-window", "72h", "-csv", "-", "-prices", "testdata/prices-round.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 300 requests over 3 days, 1000 in and 200 out each: 100 a day, 3000 a
+	// month. Claude 3.5 Haiku keeps its embedded price (0.80 and 4 USD per
+	// million): 0.0016 a request, 4.80 a month.
+	if !strings.Contains(out, "both,Bedrock tokens,us.anthropic.claude-3-5-haiku-20241022-v1:0,3000,requests,0.0016,4.8,") {
+		t.Errorf("CSV:\n%s", out)
+	}
+	if !strings.Contains(out, "1000 in, 200 out tokens per request") {
+		t.Errorf("the tokens per request were not derived:\n%s", out)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing profile", []string{"-profile", "testdata/none.yaml"}, "read profile"},
+		{"metrics without window", []string{"-metrics", "testdata/metrics.txt"}, "gateway_start_time_seconds"},
+		{"stray argument", []string{"extra"}, "unexpected arguments"},
+		{"bad flag", []string{"-nope"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := runReport(t, tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
