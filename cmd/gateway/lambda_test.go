@@ -152,6 +152,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	if !strings.Contains(logs, `"msg":"API keys loaded"`) {
 		t.Errorf("no \"API keys loaded\" line in the output:\n%s", logs)
 	}
+	checkEMF(t, logs) // metrics as CloudWatch EMF lines on stdout (emf_test.go)
 
 	// LAMBDA_MODE=function-url: the same bootstrap behind a Function URL in
 	// RESPONSE_STREAM mode, served through lambdaurl. RIE collects the
