@@ -17,21 +17,23 @@ const DefaultNamespace = "OpenBedrock/Gateway"
 // Lambda a JSON line on stdout with an "_aws" member becomes metrics with no
 // PutMetricData call. One line per request, one at start-up.
 //
-// Dimension sets are kept few, because each metric and dimension value pair
-// is a billed custom metric:
+// Every metric and dimension-value pair is a billed custom metric, so the
+// dimension sets are few and no set crosses model with key:
 //
 //   - Route, Status: Requests, Latency, Overhead (ms)
-//   - Model: UpstreamLatency, TimeToFirstToken (ms), BedrockRetries
-//   - Model, KeyName: InputTokens, OutputTokens, CacheReadTokens,
-//     CacheWriteTokens, CostUSD, UnknownCost (1 when the model has no price)
+//   - Model: UpstreamLatency, TimeToFirstToken (ms, streams), and with
+//     tokens InputTokens, OutputTokens, CostUSD
+//   - KeyName: InputTokens, OutputTokens, CostUSD
 //   - ExceptionType: BedrockErrors
-//   - none: KeyRefreshes, KeyRefreshFailures, ModelRefreshes,
-//     ModelRefreshFailures (counted since the previous line), and at
-//     start-up ColdStart and InitDuration (ms)
+//   - none: CacheReadTokens, CacheWriteTokens, UnknownCost (1 when the model
+//     has no price), BedrockRetries; KeyRefreshes, KeyRefreshFailures,
+//     ModelRefreshes, ModelRefreshFailures (counted since the previous line,
+//     when they moved); at start-up ColdStart and InitDuration (ms)
 //
-// RequestId, BedrockRequestId and Stream ride along as properties for
-// CloudWatch Logs Insights. In-flight gauges are not written: a Lambda
-// environment serves one request at a time.
+// Cost by model and key together is a CloudWatch Logs Insights query over
+// the same lines, which also carry RequestId, BedrockRequestId and Stream
+// as properties. In-flight gauges are not written: a Lambda environment
+// serves one request at a time.
 type EMF struct {
 	*pricing
 	namespace string
@@ -114,10 +116,10 @@ type emfInit struct {
 
 var (
 	emfRequestMetrics = []emfMetric{{"Requests", "Count"}, {"Latency", "Milliseconds"}, {"Overhead", "Milliseconds"}}
-	emfModelMetrics   = []emfMetric{{"UpstreamLatency", "Milliseconds"}, {"BedrockRetries", "Count"}}
+	emfUpstreamMetric = emfMetric{"UpstreamLatency", "Milliseconds"}
 	emfTTFTMetric     = emfMetric{"TimeToFirstToken", "Milliseconds"}
-	emfUsageMetrics   = []emfMetric{{"InputTokens", "Count"}, {"OutputTokens", "Count"}, {"CacheReadTokens", "Count"},
-		{"CacheWriteTokens", "Count"}, {"CostUSD", "None"}, {"UnknownCost", "Count"}}
+	emfUsageMetrics   = []emfMetric{{"InputTokens", "Count"}, {"OutputTokens", "Count"}, {"CostUSD", "None"}}
+	emfTotalMetrics   = []emfMetric{{"CacheReadTokens", "Count"}, {"CacheWriteTokens", "Count"}, {"UnknownCost", "Count"}, {"BedrockRetries", "Count"}}
 	emfErrorMetrics   = []emfMetric{{"BedrockErrors", "Count"}}
 	emfRefreshMetrics = []emfMetric{{"KeyRefreshes", "Count"}, {"KeyRefreshFailures", "Count"}, {"ModelRefreshes", "Count"}, {"ModelRefreshFailures", "Count"}}
 	emfInitMetrics    = []emfMetric{{"ColdStart", "Count"}, {"InitDuration", "Milliseconds"}}
@@ -158,21 +160,22 @@ func (e *EMF) End(ex *Exchange) {
 		Stream:           ex.Stream,
 	}
 	dirs := []emfDirective{e.directive([]string{"Route", "Status"}, emfRequestMetrics)}
+	var totals []emfMetric
 	if model := e.modelLabel(ex.Model); model != "" {
 		line.Model = model
 		up, retries := ms(ex.Upstream), ex.Retries()
 		line.UpstreamLatency, line.BedrockRetries = &up, &retries
-		metrics := emfModelMetrics
+		perModel := []emfMetric{emfUpstreamMetric}
 		if ex.Stream && ex.TTFT > 0 {
 			ttft := ms(ex.TTFT)
 			line.TimeToFirstToken = &ttft
-			metrics = append(metrics[:len(metrics):len(metrics)], emfTTFTMetric)
+			perModel = append(perModel, emfTTFTMetric)
 		}
-		dirs = append(dirs, e.directive([]string{"Model"}, metrics))
+		totals = append(totals, emfTotalMetrics[3]) // BedrockRetries
 		if u := ex.Usage; u.Input+u.Output+u.CacheRead+u.CacheWrite > 0 {
 			line.KeyName = ex.Key
 			if line.KeyName == "" {
-				line.KeyName = "none"
+				line.KeyName = "none" // authentication off
 			}
 			unknown, usd := 0, ex.Cost
 			if !ex.CostKnown {
@@ -180,17 +183,23 @@ func (e *EMF) End(ex *Exchange) {
 			}
 			line.InputTokens, line.OutputTokens, line.CacheReadTokens, line.CacheWriteTokens = &u.Input, &u.Output, &u.CacheRead, &u.CacheWrite
 			line.CostUSD, line.UnknownCost = &usd, &unknown
-			dirs = append(dirs, e.directive([]string{"Model", "KeyName"}, emfUsageMetrics))
+			perModel = append(perModel, emfUsageMetrics...)
+			dirs = append(dirs, e.directive([]string{"KeyName"}, emfUsageMetrics))
+			totals = append(totals, emfTotalMetrics[:3]...)
 		}
+		dirs = append(dirs, e.directive([]string{"Model"}, perModel))
+	}
+	if kr, kf, mr, mf, changed := e.refreshDeltas(); changed {
+		line.KeyRefreshes, line.KeyRefreshFailures, line.ModelRefreshes, line.ModelRefreshFailures = &kr, &kf, &mr, &mf
+		totals = append(totals, emfRefreshMetrics...)
+	}
+	if len(totals) > 0 {
+		dirs = append(dirs, e.directive([]string{}, totals))
 	}
 	if t := ex.ErrorType(); t != "" {
 		one := 1
 		line.ExceptionType, line.BedrockErrors = t, &one
 		dirs = append(dirs, e.directive([]string{"ExceptionType"}, emfErrorMetrics))
-	}
-	if kr, kf, mr, mf, changed := e.refreshDeltas(); changed {
-		line.KeyRefreshes, line.KeyRefreshFailures, line.ModelRefreshes, line.ModelRefreshFailures = &kr, &kf, &mr, &mf
-		dirs = append(dirs, e.directive([]string{}, emfRefreshMetrics))
 	}
 	line.AWS = emfMeta{Timestamp: e.now().UnixMilli(), CloudWatchMetrics: dirs}
 	e.write(line)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+
 	"github.com/openbedrock/gateway/app/cost"
 	"github.com/openbedrock/gateway/app/metrics"
 )
@@ -44,6 +46,9 @@ func parseEMF(tb testing.TB, out string) []emfLine {
 		for _, d := range meta.CloudWatchMetrics {
 			if d.Namespace != metrics.DefaultNamespace || len(d.Dimensions) != 1 || len(d.Metrics) == 0 || len(d.Metrics) > 100 {
 				tb.Errorf("bad directive %+v", d)
+			}
+			if dims := strings.Join(d.Dimensions[0], ","); strings.Contains(dims, "Model") && strings.Contains(dims, "KeyName") {
+				tb.Errorf("dimension set %s crosses model with key: a billed metric per pair", dims)
 			}
 			for _, dim := range d.Dimensions[0] {
 				if s, ok := l[dim].(string); !ok || s == "" {
@@ -85,7 +90,8 @@ func TestEMFLines(t *testing.T) {
 
 	reads = 3
 	s := chatExchange(unpriced, "", cost.Usage{Input: 5, Output: 5})
-	s.Stream, s.TTFT, s.StreamError = true, 250*time.Millisecond, "ModelStreamErrorException"
+	s.Stream, s.TTFT = true, 250*time.Millisecond
+	s.AddCall(metrics.Call{Operation: "ConverseStream", Err: &types.ModelStreamErrorException{Message: new(string)}})
 	e.End(s)
 
 	lines := parseEMF(t, out.String())

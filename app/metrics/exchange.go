@@ -34,8 +34,6 @@ type Exchange struct {
 	// first byte of a stream; Overhead is Duration (TTFT for streams) minus
 	// Upstream.
 	Duration, Upstream, TTFT, Overhead time.Duration
-	// StreamError is the exception type that ended a stream after it began.
-	StreamError string
 	// Cost is the USD price of Usage when CostKnown; an Observer sets both.
 	Cost      float64
 	CostKnown bool
@@ -46,7 +44,8 @@ type Exchange struct {
 	errorType string
 }
 
-// Call is one Bedrock API call as the SDK saw it, retries included.
+// Call is one Bedrock API call as the SDK saw it, retries included, or an
+// exception Bedrock sent inside an open stream (Duration 0: no latency).
 type Call struct {
 	Operation string // Converse, ConverseStream, InvokeModel
 	Duration  time.Duration
@@ -87,13 +86,10 @@ func (ex *Exchange) Retries() int {
 	return ex.retries
 }
 
-// ErrorType is the exception type of the last failed call, or the stream's.
+// ErrorType is the exception type of the last failed call.
 func (ex *Exchange) ErrorType() string {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
-	if ex.StreamError != "" {
-		return ex.StreamError
-	}
 	return ex.errorType
 }
 

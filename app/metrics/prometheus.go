@@ -192,7 +192,9 @@ func (p *Prometheus) Upstream(ex *Exchange, c Call) {
 		model = p.modelLabel(ex.Model)
 	}
 	s := p.calls.get(callKey{model, c.Operation})
-	s.latency.Observe(c.Duration.Seconds())
+	if c.Duration > 0 {
+		s.latency.Observe(c.Duration.Seconds())
+	}
 	if c.Attempts > 1 {
 		s.retries.Add(float64(c.Attempts - 1))
 	}
@@ -217,9 +219,6 @@ func (p *Prometheus) End(ex *Exchange) {
 	}
 	if ex.Stream && ex.TTFT > 0 {
 		p.models.get(model).Observe(ex.TTFT.Seconds())
-	}
-	if ex.StreamError != "" {
-		p.errs.get(errKey{"ConverseStream", ex.StreamError}).Inc()
 	}
 	u := ex.Usage
 	if u == (cost.Usage{}) {

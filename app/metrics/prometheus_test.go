@@ -145,7 +145,7 @@ func TestPrometheusRecordsExchanges(t *testing.T) {
 		t.Errorf("in-flight streams %g, want 1", got)
 	}
 	p.Upstream(c, metrics.Call{Operation: "ConverseStream", Duration: time.Second, Err: &types.ThrottlingException{Message: new(string)}})
-	c.StreamError = "ModelStreamErrorException"
+	p.Upstream(c, metrics.Call{Operation: "ConverseStream", Err: &types.ModelStreamErrorException{Message: new(string)}})
 	p.End(c)
 
 	checks := []struct {
