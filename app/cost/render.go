@@ -105,6 +105,7 @@ func unitPrice(f float64) string {
 }
 
 func qty(f float64) string {
+	f = round(f, 6)
 	switch {
 	case f == math.Trunc(f):
 		return num(f)

@@ -242,13 +242,14 @@ func note(l Line, s string) Line {
 // emfMetrics is the number of CloudWatch metrics the gateway's EMF lines
 // (app/metrics) and the canary's create for m models and k key names:
 // Requests, Latency and Overhead per route and status (about 6 pairs);
-// UpstreamLatency, TimeToFirstToken and BedrockRetries per model; four token
-// counts, CostUSD and UnknownCost per model and key; BedrockErrors per
-// exception type (about 3); four refresh counts and ColdStart and
+// UpstreamLatency, TimeToFirstToken, InputTokens, OutputTokens and CostUSD
+// per model; InputTokens, OutputTokens and CostUSD per key; BedrockErrors
+// per exception type (about 3); CacheReadTokens, CacheWriteTokens,
+// UnknownCost, BedrockRetries, four refresh counts, ColdStart and
 // InitDuration without dimensions; the canary's Success, ColdStart and
 // Latency.
 func emfMetrics(m int, k float64) int {
-	return 3*6 + 3*m + int(math.Round(6*float64(m)*max(k, 1))) + 3 + 4 + 2 + 3
+	return 3*6 + 5*m + int(math.Round(3*max(k, 1))) + 3 + 4 + 4 + 2 + 3
 }
 
 // num formats a count for notes: no decimals for whole numbers.
