@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/xml"
+	"flag"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 )
+
+var update = flag.Bool("update", false, "rewrite example-cost.svg")
 
 func runReport(tb testing.TB, args ...string) (string, error) {
 	tb.Helper()
@@ -99,5 +102,38 @@ func TestErrors(t *testing.T) {
 				t.Errorf("got %v, want an error mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestREADMEWorkedExample keeps the README's worked example and its chart
+// true to the example profile and the embedded prices; after a price or
+// model change, run with -update and copy the summary into the README.
+func TestREADMEWorkedExample(t *testing.T) {
+	svgPath := filepath.Join(t.TempDir(), "example.svg")
+	out, err := runReport(t, "-profile", "example-profile.yaml", "-markdown", "-", "-svg", svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The summary: the three rows under the first table's header.
+	var summary []string
+	if _, rest, ok := strings.Cut(out, "|---|---:|---:|\n"); ok {
+		summary = strings.SplitN(rest, "\n", 4)[:3]
+	}
+	if len(summary) != 3 || !strings.Contains(string(readme), strings.Join(summary, "\n")) {
+		t.Errorf("the README's worked example is not the report's summary:\n%s", strings.Join(summary, "\n"))
+	}
+	got, _ := os.ReadFile(svgPath)
+	if *update {
+		if err := os.WriteFile("example-cost.svg", got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("example-cost.svg")
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("example-cost.svg is stale (%v); run go test ./cmd/costreport -update", err)
 	}
 }
