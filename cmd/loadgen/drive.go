@@ -31,6 +31,10 @@ type Result struct {
 	Latency      Summary  `json:"latency_ms"`
 	// TTFT is the time to the first token of streams.
 	TTFT *Summary `json:"ttft_ms,omitempty"`
+	// Spread is the time from the first to the last content chunk of
+	// streams: near zero when chunks are coalesced, about the upstream's
+	// gaps between them when they are forwarded as they arrive.
+	Spread *Summary `json:"spread_ms,omitempty"`
 	// EventsPerStream is the mean number of stream events per answer.
 	EventsPerStream float64 `json:"events_per_stream,omitempty"`
 	// PeakInFlight is the most requests open at once.
@@ -40,6 +44,7 @@ type Result struct {
 // Summary holds percentiles of a set of durations, in milliseconds.
 type Summary struct {
 	N    int     `json:"n"`
+	Min  float64 `json:"min"`
 	Mean float64 `json:"mean"`
 	P50  float64 `json:"p50"`
 	P90  float64 `json:"p90"`
@@ -63,16 +68,16 @@ func summarize(ds []time.Duration) Summary {
 		i := int(p*float64(len(ds))+0.999999) - 1 // nearest rank, 1-based
 		return ms(ds[min(max(i, 0), len(ds)-1)])
 	}
-	return Summary{N: len(ds), Mean: ms(sum / time.Duration(len(ds))), P50: at(0.50), P90: at(0.90), P99: at(0.99), P999: at(0.999), Max: ms(ds[len(ds)-1])}
+	return Summary{N: len(ds), Min: ms(ds[0]), Mean: ms(sum / time.Duration(len(ds))), P50: at(0.50), P90: at(0.90), P99: at(0.99), P999: at(0.999), Max: ms(ds[len(ds)-1])}
 }
 
 // worker holds one worker's samples; merged at the end, so the hot loop
 // shares nothing but two atomic counters.
 type worker struct {
-	lat, ttft []time.Duration
-	events    int
-	errors    int
-	errs      []string
+	lat, ttft, spread []time.Duration
+	events            int
+	errors            int
+	errs              []string
 }
 
 // drive runs the load described by cfg.
@@ -120,7 +125,7 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 				n := inFlight.Add(1)
 				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 				}
-				ttft, events, err := do(ctx, client, t, start)
+				a, err := do(ctx, client, t, start)
 				inFlight.Add(-1)
 				if !measure {
 					continue
@@ -136,10 +141,11 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 					continue
 				}
 				w.lat = append(w.lat, time.Since(start))
-				if ttft > 0 {
-					w.ttft = append(w.ttft, ttft)
+				if a.ttft > 0 {
+					w.ttft = append(w.ttft, a.ttft)
+					w.spread = append(w.spread, a.spread)
 				}
-				w.events += events
+				w.events += a.events
 			}
 		})
 	}
@@ -151,11 +157,12 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 
 	res := &Result{API: cfg.API, Scenario: cfg.Scenario, Concurrency: cfg.Concurrency, Total: int(total.Load()),
 		Seconds: elapsed.Seconds(), PeakInFlight: peak.Load()}
-	var lat, ttft []time.Duration
+	var lat, ttft, spread []time.Duration
 	events := 0
 	for _, w := range workers {
 		lat = append(lat, w.lat...)
 		ttft = append(ttft, w.ttft...)
+		spread = append(spread, w.spread...)
 		events += w.events
 		res.Errors += w.errors
 		for _, e := range w.errs {
@@ -168,8 +175,8 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 	res.RPS = float64(len(lat)) / elapsed.Seconds()
 	res.Latency = summarize(lat)
 	if cfg.Scenario == "stream" {
-		s := summarize(ttft)
-		res.TTFT = &s
+		s, sp := summarize(ttft), summarize(spread)
+		res.TTFT, res.Spread = &s, &sp
 		if len(lat) > 0 {
 			res.EventsPerStream = float64(events) / float64(len(lat))
 		}
@@ -181,20 +188,20 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 }
 
 // do sends one request and reads its whole answer.
-func do(ctx context.Context, client *http.Client, t *target, start time.Time) (time.Duration, int, error) {
+func do(ctx context.Context, client *http.Client, t *target, start time.Time) (answer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(t.body))
 	if err != nil {
-		return 0, 0, fmt.Errorf("build request: %w", err)
+		return answer{}, fmt.Errorf("build request: %w", err)
 	}
 	req.Header = t.headers.Clone()
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, 0, fmt.Errorf("send: %w", err)
+		return answer{}, fmt.Errorf("send: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		return 0, 0, fmt.Errorf("status %d: %s", resp.StatusCode, b)
+		return answer{}, fmt.Errorf("status %d: %s", resp.StatusCode, b)
 	}
 	return t.read(resp.Body, start)
 }

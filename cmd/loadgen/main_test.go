@@ -155,14 +155,23 @@ func lastBody(tb testing.TB, emu *bedrocktest.Server, op string) []byte {
 	return nil
 }
 
+// jsonEqual compares two JSON objects, ignoring the values (not the keys)
+// of requestMetadata: the gateway's request id differs per request.
 func jsonEqual(tb testing.TB, a, b []byte) bool {
 	tb.Helper()
-	var x, y any
+	var x, y map[string]any
 	if err := json.Unmarshal(a, &x); err != nil {
 		tb.Fatalf("decode %s: %v", a, err)
 	}
 	if err := json.Unmarshal(b, &y); err != nil {
 		tb.Fatalf("decode %s: %v", b, err)
+	}
+	for _, doc := range []map[string]any{x, y} {
+		if md, ok := doc["requestMetadata"].(map[string]any); ok {
+			for k := range md {
+				md[k] = "id"
+			}
+		}
 	}
 	return reflect.DeepEqual(x, y)
 }
@@ -253,11 +262,33 @@ func TestSummarize(t *testing.T) {
 		ds[len(ds)-1-i] = time.Duration(i+1) * time.Millisecond // reversed: summarize sorts
 	}
 	got := summarize(ds)
-	want := Summary{N: 1000, Mean: 500.5, P50: 500, P90: 900, P99: 990, P999: 999, Max: 1000}
+	want := Summary{N: 1000, Min: 1, Mean: 500.5, P50: 500, P90: 900, P99: 990, P999: 999, Max: 1000}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 	if (summarize(nil) != Summary{}) {
 		t.Errorf("empty input gave %+v", summarize(nil))
+	}
+}
+
+// TestSpreadSeesChunkGaps scripts 20 ms between stream events: the spread
+// from the first to the last of the three text chunks is then at least
+// 40 ms on both APIs (a lower bound set by the emulator's sleeps).
+func TestSpreadSeesChunkGaps(t *testing.T) {
+	s := newStack(t)
+	prompt := "Hello\n@emulate {\"chunk_delay_ms\":20}"
+	for _, api := range []string{"openai", "bedrock"} {
+		url := s.emu.URL
+		if api == "openai" {
+			url = s.gateway
+		}
+		res := runJSON(t, "-api", api, "-url", url, "-key", testKey, "-scenario", "stream", "-prompt", prompt,
+			"-c", "1", "-d", "1s", "-warmup", "0", "-max", "2")
+		if res.Errors != 0 || res.Spread == nil || res.Spread.N != 2 {
+			t.Fatalf("%s: %d errors (%q), spread %+v; want 2 measured streams", api, res.Errors, res.ErrorSamples, res.Spread)
+		}
+		if res.Spread.P50 < 40 {
+			t.Errorf("%s: spread p50 %.1f ms, want >= 40 ms (three chunks 20 ms apart)", api, res.Spread.P50)
+		}
 	}
 }

@@ -20,9 +20,15 @@ type target struct {
 	url     string
 	body    []byte
 	headers http.Header
-	// read consumes a 200 answer and returns the time of the first token
-	// (zero for non-streaming answers) and the number of stream events.
-	read func(r io.Reader, start time.Time) (ttft time.Duration, events int, err error)
+	// read consumes a 200 answer.
+	read func(r io.Reader, start time.Time) (answer, error)
+}
+
+// answer is what reading one answer measured; zero for non-streaming ones.
+type answer struct {
+	ttft   time.Duration // to the first content chunk
+	spread time.Duration // from the first to the last content chunk
+	events int           // stream events (SSE data lines or event-stream frames)
 }
 
 // newTarget builds the request of cfg's scenario for cfg's API. The Bedrock
@@ -56,8 +62,9 @@ func newTarget(cfg config) (*target, error) {
 			t.read = readEventStream
 		}
 		t.url = base + "/model/" + url.PathEscape(cfg.Model) + "/" + op
-		t.body = fmt.Appendf(nil, `{"inferenceConfig":{"maxTokens":%d},"messages":[{"content":[{"text":%s}],"role":"user"}]}`,
-			cfg.MaxTokens, prompt)
+		// The gateway tags each call with its 24-hex-digit request id.
+		t.body = fmt.Appendf(nil, `{"inferenceConfig":{"maxTokens":%d},"messages":[{"content":[{"text":%s}],"role":"user"}],`+
+			`"requestMetadata":{"gateway_request_id":"0123456789abcdef01234567"}}`, cfg.MaxTokens, prompt)
 	case "bedrock/embed":
 		t.url = base + "/model/" + url.PathEscape(cfg.EmbedModel) + "/invoke"
 		t.headers.Set("Accept", "application/json")
@@ -82,21 +89,21 @@ func newTarget(cfg config) (*target, error) {
 
 // readContains reads the whole answer and checks that it holds marker, a
 // cheap sign that it is the expected document and not, say, an empty 200.
-func readContains(marker string) func(io.Reader, time.Time) (time.Duration, int, error) {
+func readContains(marker string) func(io.Reader, time.Time) (answer, error) {
 	m := []byte(marker)
-	return func(r io.Reader, _ time.Time) (time.Duration, int, error) {
+	return func(r io.Reader, _ time.Time) (answer, error) {
 		body, err := io.ReadAll(r)
 		if err != nil {
-			return 0, 0, fmt.Errorf("read body: %w", err)
+			return answer{}, fmt.Errorf("read body: %w", err)
 		}
 		if !bytes.Contains(body, m) {
-			return 0, 0, fmt.Errorf("answer lacks %s: %.200s", marker, body)
+			return answer{}, fmt.Errorf("answer lacks %s: %.200s", marker, body)
 		}
-		return 0, 0, nil
+		return answer{}, nil
 	}
 }
 
-func readOpenAIChat(r io.Reader, start time.Time) (time.Duration, int, error) {
+func readOpenAIChat(r io.Reader, start time.Time) (answer, error) {
 	return readContains(`"choices"`)(r, start)
 }
 
@@ -107,71 +114,75 @@ var (
 	sseContent = []byte(`"content":"`)
 )
 
-// readSSE reads a chat completion stream to its [DONE]. The first token is
-// the first chunk with non-empty content (the role chunk carries "").
-func readSSE(r io.Reader, start time.Time) (time.Duration, int, error) {
+// readSSE reads a chat completion stream to its [DONE]. Content chunks are
+// those with non-empty content (the role chunk carries "").
+func readSSE(r io.Reader, start time.Time) (answer, error) {
 	br := bufio.NewReaderSize(r, 16<<10)
-	var ttft time.Duration
-	events := 0
+	var a answer
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return ttft, events, fmt.Errorf("stream ended after %d events without data: [DONE]", events)
+				return a, fmt.Errorf("stream ended after %d events without data: [DONE]", a.events)
 			}
-			return ttft, events, fmt.Errorf("read stream: %w", err)
+			return a, fmt.Errorf("read stream: %w", err)
 		}
 		line = bytes.TrimRight(line, "\r\n")
 		switch {
 		case !bytes.HasPrefix(line, sseData):
 			continue
 		case bytes.Equal(line, sseDone):
-			if ttft == 0 {
-				return 0, events, fmt.Errorf("stream carried no content in %d events", events)
+			if a.ttft == 0 {
+				return a, fmt.Errorf("stream carried no content in %d events", a.events)
 			}
 			_, _ = io.Copy(io.Discard, br)
-			return ttft, events, nil
+			return a, nil
 		case bytes.HasPrefix(line, sseError):
-			return ttft, events, fmt.Errorf("error event: %.200s", line)
+			return a, fmt.Errorf("error event: %.200s", line)
 		}
-		events++
-		if ttft == 0 {
-			if i := bytes.Index(line, sseContent); i >= 0 && i+len(sseContent) < len(line) && line[i+len(sseContent)] != '"' {
-				ttft = time.Since(start)
-			}
+		a.events++
+		if i := bytes.Index(line, sseContent); i >= 0 && i+len(sseContent) < len(line) && line[i+len(sseContent)] != '"' {
+			a.content(start)
 		}
 	}
+}
+
+// content records a content chunk arriving now.
+func (a *answer) content(start time.Time) {
+	t := time.Since(start)
+	if a.ttft == 0 {
+		a.ttft = t
+	}
+	a.spread = t - a.ttft
 }
 
 // readEventStream reads a ConverseStream answer (AWS event-stream frames)
 // to its end. The first token is the first contentBlockDelta; an exception
 // frame or a stream without messageStop is an error.
-func readEventStream(r io.Reader, start time.Time) (time.Duration, int, error) {
+func readEventStream(r io.Reader, start time.Time) (answer, error) {
 	dec := eventstream.NewDecoder()
 	buf := make([]byte, 0, 1024)
 	br := bufio.NewReaderSize(r, 16<<10)
-	var ttft time.Duration
-	events, stopped := 0, false
+	var a answer
+	stopped := false
 	for {
 		msg, err := dec.Decode(br, buf)
 		if errors.Is(err, io.EOF) {
 			if !stopped {
-				return ttft, events, fmt.Errorf("event stream ended after %d events without messageStop", events)
+				return a, fmt.Errorf("event stream ended after %d events without messageStop", a.events)
 			}
-			return ttft, events, nil
+			return a, nil
 		}
 		if err != nil {
-			return ttft, events, fmt.Errorf("decode event stream: %w", err)
+			return a, fmt.Errorf("decode event stream: %w", err)
 		}
 		if mt := headerString(msg.Headers, ":message-type"); mt != "event" {
-			return ttft, events, fmt.Errorf("%s frame %s: %.200s", mt, headerString(msg.Headers, ":exception-type"), msg.Payload)
+			return a, fmt.Errorf("%s frame %s: %.200s", mt, headerString(msg.Headers, ":exception-type"), msg.Payload)
 		}
-		events++
+		a.events++
 		switch headerString(msg.Headers, ":event-type") {
 		case "contentBlockDelta":
-			if ttft == 0 {
-				ttft = time.Since(start)
-			}
+			a.content(start)
 		case "messageStop":
 			stopped = true
 		}
