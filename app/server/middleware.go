@@ -145,7 +145,7 @@ func (s *Server) cors() gin.HandlerFunc {
 	cfg := cors.Config{
 		AllowMethods:  []string{"GET", "POST", "OPTIONS"},
 		AllowHeaders:  []string{"Authorization", "Content-Type", "X-Request-Id", "OpenAI-Organization", "OpenAI-Project", "X-Stainless-*"},
-		ExposeHeaders: []string{"X-Request-Id", "Retry-After"},
+		ExposeHeaders: []string{"X-Request-Id", "Retry-After", OverheadHeader},
 		MaxAge:        10 * time.Minute,
 	}
 	if len(s.opts.Origins) == 1 && s.opts.Origins[0] == "*" {
