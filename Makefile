@@ -9,7 +9,7 @@ DEMO_KEY ?= demo-key
 DEMO_PORT ?= 8080
 EMULATOR_PORT ?= 4000
 
-.PHONY: help build build-lambda test test-go lint fmt-check vet demo bench tools clean docker
+.PHONY: help build build-lambda test test-go lint fmt-check vet demo bench bench-smoke tools clean docker
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -57,6 +57,12 @@ vet:
 test-go:
 	$(GO) test -race -count=1 ./...
 	$(GO) test -race -count=1 -tags lambda ./cmd/gateway/...
+
+bench: ## Benchmark the gateway against a bare proxy and the emulator (about 6 minutes): bench/REPORT.md, bench/chart.svg.
+	$(GO) run ./cmd/bench
+
+bench-smoke: ## A seconds-long run of the benchmark harness; make test runs it too (cmd/bench TestBenchSmoke).
+	$(GO) test -count=1 -run '^TestBenchSmoke$$' ./cmd/bench
 
 # tools installs what the tests need and a fresh machine may lack. Add other
 # tools as prerequisites: `tools: tools-x`.

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// verdict is one issue-8 target as this run measured it.
+type verdict struct {
+	Name     string
+	Figure   string
+	Baseline string
+	Status   string // met, not met, not measured
+	Why      string
+}
+
+const (
+	statusMet     = "met"
+	statusNotMet  = "**not met**"
+	statusMissing = "not measured"
+)
+
+func metIf(met bool) string {
+	if met {
+		return statusMet
+	}
+	return statusNotMet
+}
+
+// verdicts judges the targets of issue 8 from the runs. The targets are
+// defined for 64 clients and concurrency 1; a profile without 64 clients
+// (the smoke run) judges them at its top concurrency and says so.
+func (r *report) verdicts() []verdict {
+	top := r.topConcurrency()
+	topNote := ""
+	if top != 64 {
+		topNote = fmt.Sprintf(" (judged at %d clients: this profile has no 64)", top)
+	}
+	slow := time.Duration(0)
+	for _, l := range r.latencies() {
+		slow = max(slow, l)
+	}
+	var out []verdict
+
+	// Throughput against the bare proxy, no upstream delay.
+	g, px := r.find(0, "chat", top, targetGateway), r.find(0, "chat", top, targetProxy)
+	v := verdict{Name: fmt.Sprintf("0 ms upstream, %d clients: ≥ 60%% of the bare proxy's req/s%s", top, topNote), Status: statusMissing}
+	if ok(g) && ok(px) {
+		ratio := g.Res.RPS / px.Res.RPS
+		v.Figure = fmt.Sprintf("%.0f req/s = %.0f%% of proxy", g.Res.RPS, 100*ratio)
+		v.Baseline = fmt.Sprintf("proxy %.0f req/s", px.Res.RPS)
+		v.Status = metIf(ratio >= 0.6)
+		v.Why = r.cpuWhy(0, "chat", top)
+	}
+	out = append(out, v)
+
+	// Added latency at one client.
+	g, d := r.find(0, "chat", 1, targetGateway), r.find(0, "chat", 1, targetDirect)
+	v = verdict{Name: "added latency at 1 client: p50 ≤ 0.2 ms", Status: statusMissing}
+	if ok(g) && ok(d) {
+		added := g.Res.Latency.P50 - d.Res.Latency.P50
+		v.Figure = fmt.Sprintf("+%.2f ms p50 (gateway %.2f ms)", added, g.Res.Latency.P50)
+		v.Baseline = fmt.Sprintf("direct %.2f ms%s", d.Res.Latency.P50, proxyAdded(r.find(0, "chat", 1, targetProxy), d))
+		v.Status = metIf(added <= 0.2)
+		v.Why = r.cpuWhy(0, "chat", 1)
+	}
+	out = append(out, v)
+
+	// Slow upstream, many clients.
+	g, d = r.find(slow, "chat", top, targetGateway), r.find(slow, "chat", top, targetDirect)
+	v = verdict{Name: fmt.Sprintf("%d ms upstream, %d clients: p99 added ≤ 3 ms%s", slow.Milliseconds(), top, topNote), Status: statusMissing}
+	if slow > 0 && ok(g) && ok(d) {
+		added := g.Res.Latency.P99 - d.Res.Latency.P99
+		v.Figure = fmt.Sprintf("+%.2f ms p99", added)
+		v.Baseline = fmt.Sprintf("direct p99 %.2f ms%s", d.Res.Latency.P99, proxyAddedP99(r.find(slow, "chat", top, targetProxy), d))
+		v.Status = metIf(added <= 3)
+		v.Why = r.tailWhy(g)
+	}
+	out = append(out, v)
+	v = verdict{Name: fmt.Sprintf("%d ms upstream, %d clients: ≥ 97%% of direct req/s%s", slow.Milliseconds(), top, topNote), Status: statusMissing}
+	if slow > 0 && ok(g) && ok(d) {
+		ratio := g.Res.RPS / d.Res.RPS
+		v.Figure = fmt.Sprintf("%.0f req/s = %.1f%% of direct", g.Res.RPS, 100*ratio)
+		v.Baseline = fmt.Sprintf("direct %.0f req/s", d.Res.RPS)
+		v.Status = metIf(ratio >= 0.97)
+		v.Why = "closed loop: req/s follow latency, so this is the p50 added latency over the 55 ms round trip"
+	}
+	out = append(out, v)
+
+	// Streams.
+	g, d = r.find(0, "stream", 1, targetGateway), r.find(0, "stream", 1, targetDirect)
+	v = verdict{Name: "streams: time to first token added ≤ 1 ms p50 (1 client)", Status: statusMissing}
+	if ok(g) && ok(d) && g.Res.TTFT != nil && d.Res.TTFT != nil {
+		added := g.Res.TTFT.P50 - d.Res.TTFT.P50
+		v.Figure = fmt.Sprintf("+%.2f ms", added)
+		v.Baseline = fmt.Sprintf("direct TTFT p50 %.2f ms", d.Res.TTFT.P50)
+		v.Status = metIf(added <= 1)
+		v.Why = r.cpuWhy(0, "stream", 1)
+	}
+	out = append(out, v)
+	out = append(out, r.streamVerdicts()...)
+
+	// Memory.
+	gm := r.memoryOf(0, targetGateway)
+	pm := r.memoryOf(0, targetProxy)
+	v = verdict{Name: fmt.Sprintf("peak RSS under %d-client load ≤ 40 MB%s", top, topNote), Status: statusMissing}
+	if gm != nil && gm.PeakMB > 0 {
+		v.Figure = fmt.Sprintf("%.1f MiB", gm.PeakMB)
+		if pm != nil {
+			v.Baseline = fmt.Sprintf("proxy %.1f MiB", pm.PeakMB)
+		}
+		v.Status = metIf(gm.PeakMB*1.048576 <= 40) // MiB -> MB
+		v.Why = "Go heap for the in-flight requests plus the SDK's per-call allocations (see Profile); GOGC default"
+	}
+	out = append(out, v)
+	v = verdict{Name: "idle RSS ≤ 20 MB", Status: statusMissing}
+	if gm != nil && gm.IdleMB > 0 {
+		v.Figure = fmt.Sprintf("%.1f MiB after start", gm.IdleMB)
+		if pm != nil {
+			v.Baseline = fmt.Sprintf("proxy %.1f MiB", pm.IdleMB)
+		}
+		v.Status = metIf(gm.IdleMB*1.048576 <= 20)
+		v.Why = "binary text mapped in, runtime, AWS config and clients, gin"
+	}
+	out = append(out, v)
+
+	// Start-up.
+	v = verdict{Name: "exec to first successful chat answer ≤ 50 ms (key from API_KEY)", Status: statusMissing}
+	for _, s := range r.Startups {
+		if !s.Discovery || s.CA || len(s.Samples) == 0 {
+			continue
+		}
+		med := median(durationsMS(s.Samples))
+		v.Figure = fmt.Sprintf("%.1f ms median (default settings)", med)
+		v.Baseline = r.otherStartups()
+		v.Status = metIf(med <= 50)
+		v.Why = fmt.Sprintf("package initialisers before main %.1f ms (%s); the gateway's own init %.1f ms; the first answer includes the emulator's 5 ms floor",
+			r.initTotal(), r.slowInits(3), median(s.InitMS))
+	}
+	out = append(out, v)
+	v = verdict{Name: "Lambda init under RIE ≤ 100 ms", Status: statusMissing, Why: r.Lambda.reason()}
+	if r.Lambda.Measured {
+		first := median(durationsMS(r.Lambda.FirstAnswer))
+		v.Figure = fmt.Sprintf("init %.1f ms (RIE INIT REPORT %s ms)", median(r.Lambda.InitMS), fmtMaybe(median(r.Lambda.ReportMS)))
+		v.Baseline = fmt.Sprintf("first invocation answered in %.1f ms", first)
+		initMS := median(r.Lambda.ReportMS)
+		if initMS < 0 {
+			initMS = median(r.Lambda.InitMS)
+		}
+		v.Status = metIf(initMS <= 100)
+		v.Why = "RIE starts the bootstrap on the first invocation; init builds the AWS config, clients and handler"
+	}
+	out = append(out, v)
+
+	// AWS_CA_BUNDLE: built once, so no per-request cost.
+	g, ca := r.find(0, "chat", top, targetGateway), r.find(0, "chat", top, targetGatewayCA)
+	v = verdict{Name: fmt.Sprintf("AWS_CA_BUNDLE set: no per-request cost (req/s within 10%% at %d clients)", top), Status: statusMissing}
+	if ok(g) && ok(ca) {
+		ratio := ca.Res.RPS / g.Res.RPS
+		v.Figure = fmt.Sprintf("%.0f req/s = %.0f%% of unset", ca.Res.RPS, 100*ratio)
+		v.Baseline = fmt.Sprintf("unset %.0f req/s; CPU %.0f vs %.0f µs/req", g.Res.RPS, ca.ServerCPU, g.ServerCPU)
+		v.Status = metIf(ratio >= 0.9)
+		v.Why = "the bundle is read once, when the AWS config is built"
+	}
+	out = append(out, v)
+	return out
+}
+
+// slowInits names the n slowest package initialisers.
+func (r *report) slowInits(n int) string {
+	var parts []string
+	for _, in := range r.Inits[:min(n, len(r.Inits))] {
+		parts = append(parts, fmt.Sprintf("%s %.1f", strings.TrimPrefix(in.Pkg, "github.com/aws/aws-sdk-go-v2/"), in.MS))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func proxyAdded(px, d *measurement) string {
+	if !ok(px) {
+		return ""
+	}
+	return fmt.Sprintf("; proxy +%.2f ms", px.Res.Latency.P50-d.Res.Latency.P50)
+}
+
+func proxyAddedP99(px, d *measurement) string {
+	if !ok(px) {
+		return ""
+	}
+	return fmt.Sprintf("; proxy +%.2f ms", px.Res.Latency.P99-d.Res.Latency.P99)
+}
+
+func (r *report) otherStartups() string {
+	var parts []string
+	for _, s := range r.Startups {
+		if (s.Discovery && !s.CA) || len(s.Samples) == 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s: %.1f ms", s.name(), median(durationsMS(s.Samples))))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// streamVerdicts judges the concurrent-stream test: no errors, every
+// stream open at once, and chunks not coalesced.
+func (r *report) streamVerdicts() []verdict {
+	var d, g *measurement
+	for i := range r.Streams {
+		switch r.Streams[i].Target {
+		case targetDirect:
+			d = &r.Streams[i]
+		case targetGateway:
+			g = &r.Streams[i]
+		}
+	}
+	n := 0
+	if g != nil {
+		n = g.Concurrency
+	}
+	errs := verdict{Name: fmt.Sprintf("%d concurrent streams without errors", n), Status: statusMissing}
+	chunks := verdict{Name: "chunks forwarded as they arrive (no coalescing)", Status: statusMissing}
+	if g == nil || g.Err != "" {
+		return []verdict{errs, chunks}
+	}
+	errs.Figure = fmt.Sprintf("%d streams, %d errors, peak %d open at once", g.Res.Requests, g.Res.Errors, g.Res.PeakInFlight)
+	errs.Status = metIf(g.Res.Errors == 0 && g.Res.Requests > 0 && g.Res.PeakInFlight >= int64(g.Concurrency))
+	if d != nil && d.Err == "" {
+		errs.Baseline = fmt.Sprintf("direct: %d errors", d.Res.Errors)
+	}
+	if g.Res.PeakInFlight < int64(g.Concurrency) {
+		errs.Why = "fewer streams were open at once than clients"
+	}
+	if g.Res.Spread != nil && g.Res.Spread.N > 0 {
+		// Coalescing would bring the spread near 0; scheduling jitter on a
+		// busy machine shortens single streams a little.
+		gaps := float64(2 * r.StreamGap.Milliseconds())
+		chunks.Figure = fmt.Sprintf("spread min %.1f ms, p50 %.1f ms", g.Res.Spread.Min, g.Res.Spread.P50)
+		chunks.Baseline = fmt.Sprintf("upstream: 2 gaps of %d ms", r.StreamGap.Milliseconds())
+		if d != nil && d.Res.Spread != nil {
+			chunks.Baseline += fmt.Sprintf("; direct p50 %.1f ms", d.Res.Spread.P50)
+		}
+		chunks.Status = metIf(g.Res.Spread.Min >= 0.5*gaps && g.Res.Spread.P50 >= 0.9*gaps)
+		chunks.Why = "each Bedrock event is written and flushed as its own SSE event"
+	}
+	return []verdict{errs, chunks}
+}
+
+// cpuWhy explains a CPU-bound figure with the run's CPU per request and the
+// profile.
+func (r *report) cpuWhy(lat time.Duration, sc string, c int) string {
+	g, px := r.find(lat, sc, c, targetGateway), r.find(lat, sc, c, targetProxy)
+	if !ok(g) {
+		return ""
+	}
+	s := fmt.Sprintf("gateway CPU %.0f µs/request", g.ServerCPU)
+	if ok(px) && px.ServerCPU > 0 {
+		s += fmt.Sprintf(" vs proxy %.0f (×%.1f)", px.ServerCPU, g.ServerCPU/px.ServerCPU)
+	}
+	if d := r.find(lat, sc, c, targetDirect); ok(d) {
+		s += fmt.Sprintf(", emulator %.0f", d.EmulatorCPU)
+	}
+	if p := r.profileOf(sc); p != nil {
+		s += "; profile: " + p.headline()
+	}
+	return s
+}
+
+// tailWhy explains a tail-latency figure.
+func (r *report) tailWhy(g *measurement) string {
+	s := fmt.Sprintf("tail = queueing for 2 shared cores: gateway CPU %.0f µs/request", g.ServerCPU)
+	if g.Foreign > busyForeign {
+		s += fmt.Sprintf("; other processes used %.2f cores during the run", g.Foreign)
+	}
+	if p := r.profileOf("chat"); p != nil {
+		s += "; GC " + p.pct("garbage collection")
+	}
+	return s
+}
+
+func (r *report) profileOf(sc string) *profileResult {
+	for i := range r.Profiles {
+		if r.Profiles[i].Scenario == sc && r.Profiles[i].Err == "" {
+			return &r.Profiles[i]
+		}
+	}
+	return nil
+}
+
+// headline is the profile in one line: where the CPU goes.
+func (p *profileResult) headline() string {
+	return fmt.Sprintf("AWS SDK call %s (SigV4 %s), syscalls %s, GC %s, malloc %s, gin+handlers %s incl. SDK",
+		p.pct("AWS SDK call"), p.pct("  of which SigV4"), p.pct("system calls"), p.pct("garbage collection"),
+		p.pct("memory allocation"), p.pct("gin and the gateway"))
+}
+
+func (p *profileResult) pct(prefix string) string {
+	for _, s := range p.Shares {
+		if strings.HasPrefix(s.Label, prefix) {
+			return fmt.Sprintf("%.0f%%", s.Percent)
+		}
+	}
+	return "?"
+}
