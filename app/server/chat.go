@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
 	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/bedrock"
@@ -152,7 +154,7 @@ func retryableStart(err error) bool {
 func (s *Server) openStream(ctx context.Context, call *bedrock.Call) (*bedrockruntime.ConverseStreamEventStream, types.ConverseStreamOutput, error) {
 	in := call.StreamInput()
 	for attempt := 0; ; attempt++ {
-		out, err := s.opts.Bedrock.ConverseStream(ctx, in)
+		out, err := s.opts.Bedrock.ConverseStream(ctx, in, ownStreamDecoder)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -281,4 +283,12 @@ func (s *sseWriter) flush() error {
 	}
 	s.w.Flush() // gin's Flush is a no-op where the writer cannot flush (ALB adapter)
 	return nil
+}
+
+// ownStreamDecoder gives a ConverseStream call its own event-stream codec.
+// aws-sdk-go-v2's restJson1 protocol object holds one decoder buffer per
+// client (smithy-go v1.28.9 internal/eventstream Codec.payloadBuf), which
+// concurrent streams on a shared client would race on and corrupt.
+func ownStreamDecoder(o *bedrockruntime.Options) {
+	o.Protocol = restjson1.New(schemas.AmazonBedrockFrontendService)
 }

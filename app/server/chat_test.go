@@ -611,3 +611,35 @@ func TestRequestTimeout(t *testing.T) {
 		t.Errorf("stream timeout: status %d, last event %q", resp.StatusCode, last)
 	}
 }
+
+// TestConcurrentStreamsShareNothing runs streams concurrently through one
+// Bedrock client: each must get its own answer (under -race, and by content).
+func TestConcurrentStreamsShareNothing(t *testing.T) {
+	h := newHarness(t)
+	const n = 12
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			word := strings.Repeat(string(rune('a'+i)), 40)
+			p := userParams(word)
+			stream := h.client.Chat.Completions.NewStreaming(context.Background(), p)
+			var acc openaigo.ChatCompletionAccumulator
+			for stream.Next() {
+				acc.AddChunk(stream.Current())
+			}
+			switch {
+			case stream.Err() != nil:
+				errs <- stream.Err()
+			case !strings.Contains(acc.Choices[0].Message.Content, word):
+				errs <- errors.New("stream " + word[:1] + " got " + acc.Choices[0].Message.Content)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
