@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -62,20 +63,116 @@ func (r *ChatCompletionRequest) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, (*plain)(r)); err != nil {
 		return err
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
-		return err
-	}
-	for k, v := range all {
-		if KnownChatFields[k] {
-			continue
+	// b is valid JSON now: walk its top-level keys instead of decoding it
+	// a second time into a map (that second decode doubled the cost).
+	return eachMember(b, func(key, value []byte) error {
+		if bytes.IndexByte(key, '\\') < 0 && KnownChatFields[string(key[1:len(key)-1])] {
+			return nil // the common case: no escapes, no allocation
+		}
+		var name string
+		if err := json.Unmarshal(key, &name); err != nil { // escapes decoded as encoding/json does
+			return err
+		}
+		if KnownChatFields[name] {
+			return nil
 		}
 		if r.Extra == nil {
 			r.Extra = make(map[string]json.RawMessage)
 		}
-		r.Extra[k] = v
+		r.Extra[name] = bytes.Clone(value)
+		return nil
+	})
+}
+
+// eachMember calls fn with each raw (quoted) key and raw value of the JSON
+// object b, in order; a repeated key is seen twice, so in a map the last
+// one wins, as with encoding/json. b must be valid JSON; a top-level value
+// other than an object has no members.
+func eachMember(b []byte, fn func(key, value []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil
+	}
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] != '}' {
+		end := skipValue(b, i) // the key: a string
+		if end < 0 || b[i] != '"' {
+			return errMalformed
+		}
+		key := b[i:end]
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return errMalformed
+		}
+		i = skipSpace(b, i+1)
+		end = skipValue(b, i)
+		if end < 0 {
+			return errMalformed
+		}
+		if err := fn(key, b[i:end]); err != nil {
+			return err
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
 	}
 	return nil
+}
+
+var errMalformed = errors.New("malformed JSON object")
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value starting at b[i],
+// or -1 if it is cut short.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		for i++; i < len(b); i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return -1
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				end := skipValue(b, i)
+				if end < 0 {
+					return -1
+				}
+				i = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	for ; i < len(b); i++ { // number, true, false, null
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
 }
 
 // StreamOptions is `stream_options`.
