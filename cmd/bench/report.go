@@ -45,8 +45,12 @@ type memory struct {
 	Latency time.Duration
 	Target  string
 	IdleMB  float64 // VmRSS after start, before any request
-	PeakMB  float64 // VmHWM over the top-concurrency runs
-	AfterMB float64 // VmRSS a second after the load
+	// IdleAnonMB and IdleFileMB split IdleMB into anonymous memory (heap,
+	// stacks) and file-backed pages (the binary mapped in).
+	IdleAnonMB, IdleFileMB float64
+	PeakMB                 float64 // VmHWM over the top-concurrency runs
+	TopAnonMB              float64 // RssAnon at the end of the run with that peak
+	AfterMB                float64 // VmRSS after all of the phase's load
 	// PeakReset says VmHWM was reset before the top-concurrency runs, so
 	// PeakMB is their peak, not the process's lifetime peak.
 	PeakReset bool
@@ -115,6 +119,8 @@ func (r *report) markdown() string {
 	}
 	p("\n")
 
+	r.limitsSection(&b)
+
 	p("## Throughput and latency\n\n")
 	p("Closed loop: each client sends one request and waits for the whole answer. `×proxy`/`×direct` are req/s ratios; `+p50` etc. are added milliseconds over direct; CPU is the serving process's user+system time per request (`/proc/<pid>/stat`). `load` is the 1-minute load average before the run / the cores other processes used during it.\n\n")
 	for _, lat := range r.latencies() {
@@ -132,6 +138,42 @@ func (r *report) markdown() string {
 	r.microSection(&b)
 	r.methodSection(&b)
 	return b.String()
+}
+
+// limitsSection says, from this run's profiles and CPU figures, where the
+// gateway's time goes and so what limits the figures above.
+func (r *report) limitsSection(b *strings.Builder) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("## What limits the figures\n\n")
+	top := r.topConcurrency()
+	for _, sc := range r.scenarios() {
+		g, px := r.find(0, sc, top, targetGateway), r.find(0, sc, top, targetProxy)
+		if !ok(g) || !ok(px) || px.ServerCPU == 0 {
+			continue
+		}
+		p("- **%s** at %d clients: the gateway uses %.0f µs of CPU per request, the bare proxy %.0f (×%.1f), and reaches %.0f%% of its throughput: on two shared cores throughput follows CPU per request.",
+			scenarioTitle[sc], top, g.ServerCPU, px.ServerCPU, g.ServerCPU/px.ServerCPU, 100*g.Res.RPS/px.Res.RPS)
+		if pr := r.profileOf(sc); pr != nil {
+			p(" Profile: %s.", pr.headline())
+			if sc == "embed" {
+				p(" Float JSON: parsing Bedrock's vectors %s, encoding them again %s.", pr.pct("  embeddings: Bedrock response parse"), pr.pct("  embeddings: vector encode"))
+			}
+			if sc == "stream" {
+				p(" The SDK's event-stream reader %s; each SSE chunk is its own write and flush (%s with the system calls), as forwarding chunks as they arrive requires.", pr.pct("SDK event-stream reader"), pr.pct("  SSE chunk"))
+			}
+		}
+		p("\n")
+	}
+	if pr := r.profileOf("chat"); pr != nil {
+		p("- The AWS SDK call allocates %s of the bytes in the chat profile (it builds its middleware stack anew for every call), which drives the GC share.\n", r.allocPct("chat", "AWS SDK call"))
+	}
+	if d := r.find(0, "chat", top, targetDirect); ok(d) {
+		p("- The emulator itself uses %.0f µs of CPU per request at %d clients, on the same two cores as the gateway and the load generator.\n", d.EmulatorCPU, top)
+	}
+	if len(r.Inits) > 0 {
+		p("- Start-up: the package initialisers run for %.1f ms before `main` (%s); the gateway's own init is a few ms.\n", r.initTotal(), r.slowInits(3))
+	}
+	p("\n")
 }
 
 func (r *report) latencies() []time.Duration {
@@ -358,8 +400,8 @@ func (r *report) streamsSection(b *strings.Builder) {
 func (r *report) memorySection(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## Memory\n\n")
-	p("Resident memory from `/proc/<pid>/status`: VmRSS after start (before any request), VmHWM over the top-concurrency runs (reset with `clear_refs` before them), VmRSS after the load and a short idle. MiB.\n\n")
-	p("| upstream | process | idle after start | peak at %d clients | after load | ×proxy (peak) |\n|---|---|---|---|---|---|\n", r.topConcurrency())
+	p("Resident memory from `/proc/<pid>/status`, MiB: VmRSS after start (before any request) split into anonymous memory (heap, stacks) and file-backed pages (the binary's code and data mapped in: shared and reclaimable); VmHWM over the top-concurrency runs (reset with `clear_refs` before each) and RssAnon at the end of the run that peaked; VmRSS after all of the phase's load (the concurrent streams and profiling included) and a short idle.\n\n")
+	p("| upstream | process | idle after start | idle anon / file | peak at %d clients | anon at the peak run's end | after load | ×proxy (peak) |\n|---|---|---|---|---|---|---|---|\n", r.topConcurrency())
 	for _, m := range r.Memory {
 		px := r.memoryOf(m.Latency, targetProxy)
 		ratio := "–"
@@ -370,7 +412,7 @@ func (r *report) memorySection(b *strings.Builder) {
 		if !m.PeakReset {
 			peak += " (lifetime peak: reset failed)"
 		}
-		p("| %s | %s | %.1f | %s | %.1f | %s |\n", fmtLatency(m.Latency), m.Target, m.IdleMB, peak, m.AfterMB, ratio)
+		p("| %s | %s | %.1f | %.1f / %.1f | %s | %.1f | %.1f | %s |\n", fmtLatency(m.Latency), m.Target, m.IdleMB, m.IdleAnonMB, m.IdleFileMB, peak, m.TopAnonMB, m.AfterMB, ratio)
 	}
 	p("\n")
 }

@@ -80,7 +80,8 @@ func (h *harness) runPhase(ctx context.Context, lat time.Duration, first bool) (
 	time.Sleep(200 * time.Millisecond) // let start-up garbage settle before reading idle RSS
 	mem := map[string]*memory{}
 	for _, t := range targets[1:] {
-		mem[t] = &memory{Latency: lat, Target: t, IdleMB: rss(ph.servers[t].p, "VmRSS"), PeakMB: -1}
+		p := ph.servers[t].p
+		mem[t] = &memory{Latency: lat, Target: t, IdleMB: rss(p, "VmRSS"), IdleAnonMB: rss(p, "RssAnon"), IdleFileMB: rss(p, "RssFile"), PeakMB: -1}
 	}
 
 	for _, sc := range h.prof.Scenarios {
@@ -98,7 +99,10 @@ func (h *harness) runPhase(ctx context.Context, lat time.Duration, first bool) (
 				h.logf("%-6s %-10s c=%-3d %8.0f req/s p50 %7.2f ms p99 %7.2f ms errors %d%s", sc, t, c, m.Res.RPS,
 					m.Res.Latency.P50, m.Res.Latency.P99, m.Res.Errors, errSuffix(m))
 				if top {
-					mem[t].PeakMB = max(mem[t].PeakMB, rss(ph.servers[t].p, "VmHWM"))
+					if hwm := rss(ph.servers[t].p, "VmHWM"); hwm > mem[t].PeakMB {
+						// RssAnon now, at the end of the run with the highest peak.
+						mem[t].PeakMB, mem[t].TopAnonMB = hwm, rss(ph.servers[t].p, "RssAnon")
+					}
 				}
 			}
 		}
