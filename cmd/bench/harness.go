@@ -69,6 +69,9 @@ type measurement struct {
 	Load1                  float64 // 1-minute load average before the run
 	Foreign                float64 // cores used by processes not ours during the run
 	Err                    string  // the load generator failed
+	// ServerLog holds the first lines the process under test logged during
+	// a run with errors (it logs at warn and above).
+	ServerLog []string
 }
 
 // server is a process under test and where it listens.
@@ -220,6 +223,7 @@ func (h *harness) load(target, scenario string, c int, dur time.Duration, extra 
 		"-d", dur.String(), "-warmup", h.prof.Warmup.String(), "-max", strconv.Itoa(h.prof.Max)}, extra...)
 
 	ours := append(ph.procs(), nil) // nil: this process
+	logFrom := srv.p.out.Len()
 	before, busy0 := cpuOf(ours), must(busyTicks())
 	start := time.Now()
 	cmd := exec.Command(h.bin.loadgen, args...)
@@ -236,6 +240,13 @@ func (h *harness) load(target, scenario string, c int, dur time.Duration, extra 
 	if err := json.Unmarshal(out, &m.Res); err != nil {
 		m.Err = fmt.Sprintf("decode loadgen output: %v", err)
 		return m
+	}
+	if m.Res.Errors > 0 {
+		for _, line := range strings.Split(strings.TrimSpace(srv.p.out.Since(logFrom)), "\n") {
+			if line != "" && len(m.ServerLog) < 5 {
+				m.ServerLog = append(m.ServerLog, line)
+			}
+		}
 	}
 	var oursNS int64
 	for i := range ours {

@@ -107,6 +107,23 @@ func (c *capBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Len is how much has been kept so far.
+func (c *capBuffer) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.Len()
+}
+
+// Since returns what was kept after offset off.
+func (c *capBuffer) Since(off int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if off > c.b.Len() {
+		return ""
+	}
+	return string(c.b.Bytes()[off:])
+}
+
 func (c *capBuffer) String() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -261,6 +261,23 @@ func (r *report) table(b *strings.Builder, lat time.Duration, sc string) {
 		}
 	}
 	p("\nEmulator CPU per request in these runs: %s µs (it shares the cores).\n\n", r.emulatorCPU(lat, sc))
+	var runs []measurement
+	for _, m := range r.Runs {
+		if m.Latency == lat && m.Scenario == sc {
+			runs = append(runs, m)
+		}
+	}
+	r.serverLogs(b, runs)
+}
+
+// serverLogs quotes what the process under test logged during runs with errors.
+func (r *report) serverLogs(b *strings.Builder, runs []measurement) {
+	for _, m := range runs {
+		if len(m.ServerLog) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "What %s logged during its %d-client run with errors:\n\n```\n%s\n```\n\n", m.Target, m.Concurrency, strings.Join(m.ServerLog, "\n"))
+	}
 }
 
 func (r *report) emulatorCPU(lat time.Duration, sc string) string {
@@ -395,6 +412,7 @@ func (r *report) streamsSection(b *strings.Builder) {
 		p("| %s | %d | %d | %d | %s | %s | %s | %s | %.0f | %.1f / %.2f |\n", m.Target, m.Concurrency, m.Res.Requests, m.Res.PeakInFlight, errs, tt, sp, spMin, m.Res.RPS, m.Load1, m.Foreign)
 	}
 	p("\n")
+	r.serverLogs(b, r.Streams)
 }
 
 func (r *report) memorySection(b *strings.Builder) {
