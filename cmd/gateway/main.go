@@ -166,6 +166,7 @@ func loadAWS(ctx context.Context, cfg config) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	awsCfg.HTTPClient = bedrock.ShieldBodies(awsCfg.HTTPClient) // after loading, so AWS_CA_BUNDLE has been applied
 	return awsCfg, nil
 }
 
