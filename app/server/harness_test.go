@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -59,6 +60,7 @@ func newHarness(tb testing.TB, configure ...func(*server.Options)) *harness {
 		BaseEndpoint:     aws.String(emu.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       bedrock.ShieldBodies(awshttp.NewBuildableClient()),
 	})
 	logs := &syncBuffer{}
 	opts := server.Options{

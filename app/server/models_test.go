@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,7 +67,8 @@ func newCatalogueGateway(tb testing.TB, o catalogueGatewayOptions) *catalogueGat
 	}))
 	tb.Cleanup(upstream.Close)
 	creds := credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")
-	rt := bedrockruntime.New(bedrockruntime.Options{Region: "us-east-1", BaseEndpoint: aws.String(upstream.URL), Credentials: creds, RetryMaxAttempts: 1})
+	rt := bedrockruntime.New(bedrockruntime.Options{Region: "us-east-1", BaseEndpoint: aws.String(upstream.URL), Credentials: creds, RetryMaxAttempts: 1,
+		HTTPClient: bedrock.ShieldBodies(awshttp.NewBuildableClient())})
 	cp := bedrockcp.New(bedrockcp.Options{Region: "us-east-1", BaseEndpoint: aws.String(upstream.URL), Credentials: creds, RetryMaxAttempts: 1})
 	g.cat = bedrock.NewCatalogue(bedrock.CatalogueOptions{Client: cp, CrossRegion: true, ApplicationProfiles: true,
 		Static: []string{catDefaultModel, "cohere.embed-multilingual-v3"}})

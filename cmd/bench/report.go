@@ -316,7 +316,7 @@ func ttftAdded(m, d *measurement, pick func(summary) float64) string {
 
 func fmtLatency(d time.Duration) string {
 	if d == 0 {
-		return "0 ms (the emulator's 5 ms floor)"
+		return "0 ms"
 	}
 	return fmt.Sprintf("%d ms", d.Milliseconds())
 }
@@ -465,7 +465,7 @@ func (r *report) startupSection(b *strings.Builder) {
 		ms := durationsMS(s.Samples)
 		p("| %s | %d | %.1f | %.1f | %.1f | %.1f |\n", s.name(), len(ms), median(ms), slices.Min(ms), slices.Max(ms), median(s.InitMS))
 	}
-	p("\nThe first answer includes the emulator's 5 ms floor. ")
+	p("\n")
 	if r.InitsErr != "" {
 		p("The package-initialiser trace failed: %s\n\n", mdEscape(r.InitsErr))
 		return
@@ -583,7 +583,7 @@ func (r *report) methodSection(b *strings.Builder) {
 	p("## Method\n\n")
 	p("- Processes: `bedrock-emulator` (its own process, 127.0.0.1), `bareproxy` (`httputil.ReverseProxy`, 256 idle connections per host like the gateway's `BEDROCK_MAX_IDLE_CONNS`, flushing every write), `gateway` (`LOG_LEVEL=warn`, static model catalogue, `PPROF_ADDR` on but idle until the profile step) and `loadgen`, all built by the harness. Children get a clean environment (no inherited AWS settings or shared config files).\n")
 	p("- The load generator (`cmd/loadgen`) is closed-loop: a fixed number of clients, each with one request in flight, for a fixed time after a warm-up, bounded in requests. Direct and proxy runs send the Bedrock-shaped equivalent of the gateway's request (the same Converse JSON or InvokeModel body the gateway sends, checked by `cmd/loadgen`'s tests), unsigned, with the same HTTP client. Streams count the time to the first non-empty content chunk (SSE) or first `contentBlockDelta` frame (event stream).\n")
-	p("- The emulator waits at least 5 ms before every answer (its guard against an aws-sdk-go-v2 race), so \"0 ms upstream\" is 5 ms; the direct and proxy baselines wait the same, so ratios and added latencies stay fair, but the absolute req/s at low concurrency are bounded by it (64 clients / 5 ms ≈ 12,800 req/s).\n")
+	p("- \"0 ms upstream\" means the emulator answers as soon as it has read the request. The gateway's AWS HTTP client hides the request body's `WriteTo` from net/http (`bedrock.ShieldBodies`): without it, an instant answer lets the SDK close the body mid-write and net/http drops the connection under a stream still being read.\n")
 	p("- Targets are read from these runs: throughput at the top concurrency with no upstream delay, added latency at 1 client, and so on; see the Targets table.\n")
 	p("- Busy machine: the 1-minute load average is read before the run (nothing of ours running) and before every load run; the cores used by other processes during each run are `/proc/stat` busy time minus the CPU time of our processes (`/proc/<pid>/stat`, the load generator's rusage). Runs above %.2f cores are marked ⚠.\n", busyForeign)
 	p("- Raw profiles are written to the harness's temporary directory and removed afterwards unless `-keep` is given.\n")

@@ -146,7 +146,7 @@ func (r *report) verdicts() []verdict {
 		v.Figure = fmt.Sprintf("%.1f ms median (default settings)", med)
 		v.Baseline = r.otherStartups()
 		v.Status = metIf(med <= 50)
-		v.Why = fmt.Sprintf("package initialisers before main %.1f ms (%s); the gateway's own init %.1f ms; the first answer includes the emulator's 5 ms floor",
+		v.Why = fmt.Sprintf("package initialisers before main %.1f ms (%s); the gateway's own init %.1f ms",
 			r.initTotal(), r.slowInits(3), median(s.InitMS))
 	}
 	out = append(out, v)

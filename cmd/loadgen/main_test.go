@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -42,6 +43,7 @@ func newStack(tb testing.TB) *stack {
 		BaseEndpoint:     aws.String(emu.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       bedrock.ShieldBodies(awshttp.NewBuildableClient()),
 	})
 	gw := httptest.NewServer(server.New(server.Options{
 		Bedrock:               rt,

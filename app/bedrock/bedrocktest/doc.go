@@ -12,6 +12,7 @@
 //		Region:       "us-east-1",
 //		BaseEndpoint: aws.String(srv.URL),
 //		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+//		HTTPClient:   bedrock.ShieldBodies(awshttp.NewBuildableClient()),
 //	})
 //
 // Outside tests, Start(addr) runs a server; cmd/bedrock-emulator wraps it.
@@ -124,12 +125,11 @@
 //
 // # Timing and cancellation
 //
-// Every answer waits at least 5ms (or WithLatency's delay). Real Bedrock is
-// never faster, and an instant answer trips a race in aws-sdk-go-v2: the
-// SDK closes the request body as soon as response headers arrive, smithy-go's
-// body wrapper then returns io.EOF to net/http's after-body check, and the
-// transport drops the connection, failing the response stream with "use of
-// closed network connection".
+// Answers come at once unless WithLatency sets a delay. An instant answer
+// can trip a race in aws-sdk-go-v2 (the SDK closes the request body as soon
+// as response headers arrive, and net/http may then drop the connection a
+// response stream is still being read from); wrap the client's HTTP client
+// with bedrock.ShieldBodies, as the gateway does.
 //
 // When a client goes away before its answer is complete (during a delay, a
 // chunk delay, or on a failed write), the emulator stops and counts it in

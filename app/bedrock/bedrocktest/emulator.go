@@ -14,14 +14,6 @@ import (
 // maxBody bounds request bodies; Bedrock's own limit is lower.
 const maxBody = 64 << 20
 
-// settleDelay is the least time the emulator waits before answering. The
-// SDK closes a request body as soon as response headers arrive; if that
-// happens before net/http's transport has finished its after-body check,
-// smithy-go's body wrapper reports io.EOF from WriteTo, the transport tears
-// the connection down, and the response stream fails with "use of closed
-// network connection". Real Bedrock never answers that fast; neither do we.
-const settleDelay = 5 * time.Millisecond
-
 // Emulator is an http.Handler serving Bedrock Runtime and control-plane
 // operations. Create it with New; it is safe for concurrent use.
 type Emulator struct {
@@ -185,7 +177,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("The operation %s %s is not supported by the Bedrock emulator.", r.Method, r.URL.EscapedPath())})
 		return
 	}
-	if !e.wait(r.Context(), max(e.latency, settleDelay)) {
+	if !e.wait(r.Context(), e.latency) {
 		return
 	}
 	x := &exchange{w: w, r: r, req: req, start: start}

@@ -3,6 +3,8 @@ package bedrocktest
 import (
 	"context"
 	"errors"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	gateway "github.com/openbedrock/gateway/app/bedrock"
 	"io"
 	"net/http"
 	"strings"
@@ -29,6 +31,7 @@ func runtimeClient(tb testing.TB, srv *Server) *bedrockruntime.Client {
 		BaseEndpoint:     aws.String(srv.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "SECRET", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       gateway.ShieldBodies(awshttp.NewBuildableClient()),
 	})
 }
 
