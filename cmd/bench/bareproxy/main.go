@@ -10,6 +10,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: newProxy(up, *idle), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: readWhole(newProxy(up, *idle)), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if _, err := fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr()); err != nil {
@@ -82,4 +83,23 @@ func newProxy(up *url.URL, idle int) *httputil.ReverseProxy {
 		Transport:     tr,
 		FlushInterval: -1,
 	}
+}
+
+// readWhole reads each request body into memory before next forwards it, as
+// the gateway does. Forwarding the server's own request body to an upstream
+// that answers as soon as it has read it races in net/http: the transport's
+// last read of the body can fail once the proxy has started its response,
+// the transport then closes the upstream connection, and the stream being
+// copied from it breaks ("use of closed network connection"; 2-3% of
+// streams against the emulator with no delay).
+func readWhole(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
 }
