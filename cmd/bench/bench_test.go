@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -263,5 +264,30 @@ func TestHelpers(t *testing.T) {
 	}
 	if _, err := profileNamed("huge"); err == nil {
 		t.Error("an unknown profile was accepted")
+	}
+}
+
+func TestParseSegments(t *testing.T) {
+	b, err := os.ReadFile("testdata/smaps.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseSegments(string(b), "/tmp/bench/gateway")
+	want := []segment{
+		{Perms: "r-xp", SizeMB: 8428.0 / 1024, RssMB: 7532.0 / 1024},
+		{Perms: "r--p", SizeMB: 15680.0 / 1024, RssMB: 7040.0 / 1024},
+		{Perms: "rw-p", SizeMB: 524.0 / 1024, RssMB: 524.0 / 1024},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("parseSegments:\n got %+v\nwant %+v", got, want)
+	}
+	why := residentSegments(got)
+	for _, s := range []string{"code 7.4 of 8.2 MiB", "read-only data 6.9 of 15.3 MiB", "fault-around"} {
+		if !strings.Contains(why, s) {
+			t.Errorf("residentSegments = %q, want it to contain %q", why, s)
+		}
+	}
+	if residentSegments(nil) != "" {
+		t.Error("residentSegments(nil) should say nothing")
 	}
 }

@@ -353,3 +353,56 @@ func freeAddr() (string, error) {
 	defer ln.Close()
 	return ln.Addr().String(), nil
 }
+
+// segment is one mapping of a process's executable: its permissions
+// (r-xp: code, r--p: read-only data, rw-p: data) and, in MiB, its size and
+// how much of it is resident.
+type segment struct {
+	Perms         string
+	SizeMB, RssMB float64
+}
+
+// binarySegments reads pid's mappings of its own executable from
+// /proc/<pid>/smaps.
+func binarySegments(pid int) ([]segment, error) {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return nil, fmt.Errorf("executable of %d: %w", pid, err)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return nil, fmt.Errorf("read smaps of %d: %w", pid, err)
+	}
+	return parseSegments(string(b), exe), nil
+}
+
+// parseSegments picks the mappings of file exe out of smaps text.
+func parseSegments(smaps, exe string) []segment {
+	var segs []segment
+	cur := -1
+	for _, line := range strings.Split(smaps, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && strings.Contains(f[0], "-") && len(f[1]) == 4 { // a mapping's header
+			cur = -1
+			if len(f) == 6 && f[5] == exe {
+				segs = append(segs, segment{Perms: f[1]})
+				cur = len(segs) - 1
+			}
+			continue
+		}
+		if cur < 0 || len(f) != 3 || f[2] != "kB" {
+			continue
+		}
+		kb, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "Size:":
+			segs[cur].SizeMB = kb / 1024
+		case "Rss:":
+			segs[cur].RssMB = kb / 1024
+		}
+	}
+	return segs
+}

@@ -48,9 +48,11 @@ type memory struct {
 	// IdleAnonMB and IdleFileMB split IdleMB into anonymous memory (heap,
 	// stacks) and file-backed pages (the binary mapped in).
 	IdleAnonMB, IdleFileMB float64
-	PeakMB                 float64 // VmHWM over the top-concurrency runs
-	TopAnonMB              float64 // RssAnon at the end of the run with that peak
-	AfterMB                float64 // VmRSS after all of the phase's load
+	// Segments are the binary's mappings after start, with what is resident.
+	Segments  []segment
+	PeakMB    float64 // VmHWM over the top-concurrency runs
+	TopAnonMB float64 // RssAnon at the end of the run with that peak
+	AfterMB   float64 // VmRSS after all of the phase's load
 	// PeakReset says VmHWM was reset before the top-concurrency runs, so
 	// PeakMB is their peak, not the process's lifetime peak.
 	PeakReset bool

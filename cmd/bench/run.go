@@ -82,6 +82,11 @@ func (h *harness) runPhase(ctx context.Context, lat time.Duration, first bool) (
 	for _, t := range targets[1:] {
 		p := ph.servers[t].p
 		mem[t] = &memory{Latency: lat, Target: t, IdleMB: rss(p, "VmRSS"), IdleAnonMB: rss(p, "RssAnon"), IdleFileMB: rss(p, "RssFile"), PeakMB: -1}
+		if segs, err := binarySegments(p.pid()); err == nil {
+			mem[t].Segments = segs
+		} else {
+			h.logf("memory segments of %s: %v", t, err)
+		}
 	}
 
 	for _, sc := range h.prof.Scenarios {

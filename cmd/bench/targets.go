@@ -132,7 +132,7 @@ func (r *report) verdicts() []verdict {
 			v.Baseline = fmt.Sprintf("proxy %.1f MiB", pm.IdleMB)
 		}
 		v.Status = metIf(gm.IdleMB*1.048576 <= 20)
-		v.Why = fmt.Sprintf("%.1f MiB are the binary's pages touched at start (file-backed: the package initialisers walk the AWS SDK's schemas and endpoint tables); %.1f MiB anonymous", gm.IdleFileMB, gm.IdleAnonMB)
+		v.Why = fmt.Sprintf("%.1f MiB are the binary's own pages (file-backed)%s; %.1f MiB anonymous (heap, stacks)", gm.IdleFileMB, residentSegments(gm.Segments), gm.IdleAnonMB)
 	}
 	out = append(out, v)
 
@@ -325,4 +325,20 @@ func (p *profileResult) pct(prefix string) string {
 		}
 	}
 	return "?"
+}
+
+// residentSegments says how much of the binary's code and read-only data
+// is resident, and why so much of it is.
+func residentSegments(segs []segment) string {
+	names := map[string]string{"r-xp": "code", "r--p": "read-only data"}
+	var parts []string
+	for _, s := range segs {
+		if n, ok := names[s.Perms]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.1f of %.1f MiB", n, s.RssMB, s.SizeMB))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ") + " resident, as the kernel maps a file's cached pages around each one touched (fault-around), so a large static binary is mostly resident once its initialisers have run"
 }
