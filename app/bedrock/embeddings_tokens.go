@@ -1,19 +1,32 @@
 package bedrock
 
 import (
+	"bytes"
+	_ "embed" // cl100k_base.tiktoken
+	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/pkoukk/tiktoken-go"
-	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 )
+
+// cl100kRanks is OpenAI's cl100k_base.tiktoken (each line: a token's bytes
+// in base64, a space, its rank), as published at
+// https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken
+// (sha256 223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7,
+// the hash OpenAI's tiktoken checks; MIT licence). Only this encoding is
+// embedded: a loader package embedding every encoding made the binary 5 MB
+// larger.
+//
+//go:embed cl100k_base.tiktoken
+var cl100kRanks []byte
 
 // Tokenizer decodes and counts OpenAI cl100k_base tokens. LangChain's
 // OpenAIEmbeddings sends token arrays by default, and Bedrock wants text.
 //
-// The BPE ranks are embedded in the binary (tiktoken-go-loader), so nothing
-// is downloaded. Loading them takes far longer than the gateway's whole
+// The BPE ranks are embedded in the binary, so nothing is downloaded. Loading them takes far longer than the gateway's whole
 // start-up, so it happens on first use, once. The encoding is built here
 // rather than through tiktoken.GetEncoding so that no package-level loader
 // setting is needed and no code path can fall back to downloading.
@@ -39,7 +52,7 @@ var cl100kSpecial = map[string]int{
 // Load loads the encoding if it is not loaded yet.
 func (t *Tokenizer) Load() error {
 	t.once.Do(func() {
-		ranks, err := tiktoken_loader.NewOfflineLoader().LoadTiktokenBpe("cl100k_base.tiktoken")
+		ranks, err := parseRanks(cl100kRanks)
 		if err != nil {
 			t.err = fmt.Errorf("load cl100k_base: %w", err)
 			return
@@ -104,4 +117,28 @@ type tokenError struct{ index, id int }
 
 func (e *tokenError) Error() string {
 	return fmt.Sprintf("token %d at position %d is not a cl100k_base token", e.id, e.index)
+}
+
+// parseRanks reads a .tiktoken file: one "base64-token rank" pair a line.
+func parseRanks(data []byte) (map[string]int, error) {
+	ranks := make(map[string]int, bytes.Count(data, []byte("\n"))+1)
+	for n, line := range bytes.Split(data, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		tok, rank, ok := bytes.Cut(line, []byte(" "))
+		if !ok {
+			return nil, fmt.Errorf("line %d: no rank", n+1)
+		}
+		b, err := base64.StdEncoding.DecodeString(string(tok))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: token: %w", n+1, err)
+		}
+		r, err := strconv.Atoi(string(rank))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: rank: %w", n+1, err)
+		}
+		ranks[string(b)] = r
+	}
+	return ranks, nil
 }
