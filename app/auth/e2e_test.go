@@ -24,7 +24,7 @@ func TestGatewayWithKeysFromMoto(t *testing.T) {
 	f := newFixture(t, endpoint, `{"team-a":"`+teamA+`","team-b":"`+teamB+`"}`)
 	log, logs := jsonLogger()
 	store := loadStore(t, auth.Options{
-		Sources: auth.Sources{SecretARNParameter: f.paramName}, SSM: f.c.ssm, SecretsManager: f.c.secrets,
+		Sources: auth.Sources{SecretARNParameter: f.ParamName}, SSM: f.c.ssm, SecretsManager: f.c.secrets,
 		Logger: log, EarlyRefreshEvery: time.Nanosecond,
 	})
 	gw := httptest.NewServer(server.New(server.Options{

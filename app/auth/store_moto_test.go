@@ -100,22 +100,22 @@ func TestStoreSourcesAgainstMoto(t *testing.T) {
 		want    map[string]string // token -> name
 	}{
 		{"ARN parameter, raw secret", a,
-			func(f fixture) auth.Sources { return auth.Sources{SecretARNParameter: f.paramName} },
+			func(f fixture) auth.Sources { return auth.Sources{SecretARNParameter: f.ParamName} },
 			map[string]string{a: "default"}},
 		{"secret ARN, api_key JSON", `{"api_key":"` + a + `","note":"rotated by Lambda"}`,
-			func(f fixture) auth.Sources { return auth.Sources{SecretARN: f.secretARN} },
+			func(f fixture) auth.Sources { return auth.Sources{SecretARN: f.SecretARN} },
 			map[string]string{a: "api_key"}},
 		{"secret ARN, several named keys", `{"team-a":"` + a + `","team-b":"` + b + `"}`,
-			func(f fixture) auth.Sources { return auth.Sources{SecretARN: f.secretARN} },
+			func(f fixture) auth.Sources { return auth.Sources{SecretARN: f.SecretARN} },
 			map[string]string{a: "team-a", b: "team-b"}},
 		{"both ARN variables agreeing", a,
 			func(f fixture) auth.Sources {
-				return auth.Sources{SecretARNParameter: f.paramName, SecretARN: f.secretARN}
+				return auth.Sources{SecretARNParameter: f.ParamName, SecretARN: f.SecretARN}
 			},
 			map[string]string{a: "default"}},
 		{"SecureString parameter holding the key", "unused",
 			func(f fixture) auth.Sources {
-				name := f.paramName + "-key"
+				name := f.ParamName + "-key"
 				f.putParameter(t, name, a, ssmtypes.ParameterTypeSecureString)
 				return auth.Sources{ParamName: name}
 			},
@@ -144,7 +144,7 @@ func TestStoreRotationAgainstMoto(t *testing.T) {
 	f := newFixture(t, endpoint, k1)
 	log, logs := jsonLogger()
 	s := loadStore(t, auth.Options{
-		Sources: auth.Sources{SecretARNParameter: f.paramName}, SSM: f.c.ssm, SecretsManager: f.c.secrets,
+		Sources: auth.Sources{SecretARNParameter: f.ParamName}, SSM: f.c.ssm, SecretsManager: f.c.secrets,
 		Logger: log, EarlyRefreshEvery: time.Nanosecond,
 	})
 	wantAuth(t, s, k1, "default", true)
@@ -175,7 +175,7 @@ func TestStoreRunRefreshesInBackground(t *testing.T) {
 	k1, k2 := newValue(t), newValue(t)
 	f := newFixture(t, endpoint, k1)
 	s := loadStore(t, auth.Options{
-		Sources: auth.Sources{SecretARN: f.secretARN}, SecretsManager: f.c.secrets,
+		Sources: auth.Sources{SecretARN: f.SecretARN}, SecretsManager: f.c.secrets,
 		RefreshInterval: 20 * time.Millisecond, // EarlyRefreshEvery 0: only Run refreshes
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -210,7 +210,7 @@ func TestStoreKeepsKeysWhenAWSIsDown(t *testing.T) {
 	c := newClients(proxy.URL)
 	log, logs := jsonLogger()
 	s := loadStore(t, auth.Options{
-		Sources: auth.Sources{SecretARNParameter: f.paramName}, SSM: c.ssm, SecretsManager: c.secrets,
+		Sources: auth.Sources{SecretARNParameter: f.ParamName}, SSM: c.ssm, SecretsManager: c.secrets,
 		Logger: log, EarlyRefreshEvery: time.Nanosecond,
 	})
 	proxy.Close() // AWS is now unreachable
@@ -229,7 +229,7 @@ func TestStoreKeepsKeysWhenAWSIsDown(t *testing.T) {
 	if n := strings.Count(got, `"msg":"API key refresh failed; keeping the last good keys"`); n < 2 {
 		t.Errorf("%d refresh-failure lines in logs, want ≥2:\n%s", n, got)
 	}
-	if !strings.Contains(got, `"level":"WARN"`) || !strings.Contains(got, f.paramName) {
+	if !strings.Contains(got, `"level":"WARN"`) || !strings.Contains(got, f.ParamName) {
 		t.Errorf("the failure is not a warning naming the parameter:\n%s", got)
 	}
 	assertNoValues(t, "logs", got, k1)
@@ -239,8 +239,8 @@ func TestStoreLoadFailures(t *testing.T) {
 	endpoint := startMoto(t)
 	value := newValue(t)
 	f := newFixture(t, endpoint, value)
-	missingARN := strings.Replace(f.secretARN, "-secret", "-gone", 1)
-	dangling := f.paramName + "-dangling"
+	missingARN := strings.Replace(f.SecretARN, "-secret", "-gone", 1)
+	dangling := f.ParamName + "-dangling"
 	f.putParameter(t, dangling, missingARN, ssmtypes.ParameterTypeString)
 	deny := newClients(denyServer(t))
 
@@ -260,14 +260,14 @@ func TestStoreLoadFailures(t *testing.T) {
 			auth.Options{Sources: auth.Sources{SecretARN: missingARN}, SecretsManager: f.c.secrets},
 			[]string{missingARN, "ResourceNotFoundException"}, ""},
 		{"parameter read denied",
-			auth.Options{Sources: auth.Sources{SecretARNParameter: f.paramName}, SSM: deny.ssm, SecretsManager: f.c.secrets},
-			[]string{f.paramName, "AccessDeniedException"}, ""},
+			auth.Options{Sources: auth.Sources{SecretARNParameter: f.ParamName}, SSM: deny.ssm, SecretsManager: f.c.secrets},
+			[]string{f.ParamName, "AccessDeniedException"}, ""},
 		{"secret read denied",
-			auth.Options{Sources: auth.Sources{SecretARNParameter: f.paramName}, SSM: f.c.ssm, SecretsManager: deny.secrets},
-			[]string{f.secretARN, "AccessDeniedException"}, ""},
+			auth.Options{Sources: auth.Sources{SecretARNParameter: f.ParamName}, SSM: f.c.ssm, SecretsManager: deny.secrets},
+			[]string{f.SecretARN, "AccessDeniedException"}, ""},
 		{"ARN variables disagree",
-			auth.Options{Sources: auth.Sources{SecretARNParameter: f.paramName, SecretARN: missingARN}, SSM: f.c.ssm, SecretsManager: f.c.secrets},
-			[]string{"API_KEY_SECRET_ARN", f.secretARN, missingARN}, ""},
+			auth.Options{Sources: auth.Sources{SecretARNParameter: f.ParamName, SecretARN: missingARN}, SSM: f.c.ssm, SecretsManager: f.c.secrets},
+			[]string{"API_KEY_SECRET_ARN", f.SecretARN, missingARN}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,7 +302,7 @@ func TestUnknownKeyFloodIsBounded(t *testing.T) {
 	proxy := newCountingProxy(t, endpoint)
 	c := newClients(proxy.URL)
 	s := loadStore(t, auth.Options{
-		Sources: auth.Sources{SecretARNParameter: f.paramName}, SSM: c.ssm, SecretsManager: c.secrets,
+		Sources: auth.Sources{SecretARNParameter: f.ParamName}, SSM: c.ssm, SecretsManager: c.secrets,
 		EarlyRefreshEvery: time.Hour,
 	})
 	const getSecret = "secretsmanager.GetSecretValue"

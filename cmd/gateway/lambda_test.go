@@ -29,14 +29,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/openbedrock/gateway/app/auth/authtest"
 	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
 )
 
@@ -619,101 +613,41 @@ func localAddr(tb testing.TB) string {
 	return ln.Addr().String()
 }
 
-// motoServer is a moto_server process of the test's own.
-type motoServer struct {
-	url  string
-	out  bytes.Buffer
-	done chan struct{}
-}
-
 // launchMoto starts moto_server on 127.0.0.1 and kills it when the test
-// ends; it does not wait for it to answer (see ready). It returns nil when
-// moto_server is not installed, except under CI=true where that fails.
-func launchMoto(tb testing.TB) *motoServer {
+// ends; it does not wait for it to answer. It returns nil when moto_server
+// is not installed, except under CI=true where that fails.
+func launchMoto(tb testing.TB) *authtest.Moto {
 	tb.Helper()
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("moto_server is not on PATH and CI=true: pip install 'moto[server]'")
-		}
+	path, ok := authtest.Find(tb)
+	if !ok {
 		return nil
 	}
-	_, port, _ := net.SplitHostPort(localAddr(tb))
-	m := &motoServer{url: "http://127.0.0.1:" + port, done: make(chan struct{})}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", port)
-	cmd.Stdout, cmd.Stderr = &m.out, &m.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill a pyenv shim's children too
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start moto_server: %v", err)
+	m, err := authtest.Start(path)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	go func() { _ = cmd.Wait(); close(m.done) }()
-	tb.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-m.done
-	})
+	tb.Cleanup(m.Close)
 	return m
-}
-
-// ready waits until moto answers.
-func (m *motoServer) ready(tb testing.TB) {
-	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(m.url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return
-		}
-		select {
-		case <-m.done:
-			tb.Fatalf("moto_server exited:\n%s", m.out.String()) // Wait has returned: no writer left
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("moto_server did not answer on %s within 30s", m.url)
-		}
-	}
 }
 
 // rieKeyEnv returns the gateway's key settings. With moto, it is the
 // template's design: a KMS key, a secret encrypted with it holding
 // rieTestKey, and an SSM parameter holding the secret's ARN. Without moto
 // (nil), it is API_KEY.
-func rieKeyEnv(tb testing.TB, moto *motoServer) []string {
+func rieKeyEnv(tb testing.TB, moto *authtest.Moto) []string {
 	tb.Helper()
 	if moto == nil {
 		tb.Logf("moto_server is not on PATH: the key comes from API_KEY instead of SSM and Secrets Manager")
 		return []string{"API_KEY=" + rieTestKey}
 	}
-	moto.ready(tb)
-	cfg := aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		HTTPClient:       awshttp.NewBuildableClient(),
-		RetryMaxAttempts: 1,
-		BaseEndpoint:     aws.String(moto.url),
+	if err := moto.Ready(30 * time.Second); err != nil {
+		tb.Fatal(err)
 	}
-	ctx := context.Background()
-	key, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("gateway API key")})
-	if err != nil {
-		tb.Fatalf("kms CreateKey: %v", err)
-	}
-	secret, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name:         aws.String("gateway-api-key"),
-		KmsKeyId:     key.KeyMetadata.Arn,
-		SecretString: aws.String(rieTestKey),
-	})
-	if err != nil {
-		tb.Fatalf("secretsmanager CreateSecret: %v", err)
-	}
-	const param = "BedrockApiKey" // template.yaml's default SecretArnParameterName
-	if _, err := ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{
-		Name: aws.String(param), Value: secret.ARN, Type: ssmtypes.ParameterTypeString,
-	}); err != nil {
-		tb.Fatalf("ssm PutParameter: %v", err)
-	}
+	// template.yaml's default SecretArnParameterName.
+	f := authtest.NewKeyFixture(tb, authtest.Config(moto.URL), "gateway-api-key", "BedrockApiKey", rieTestKey)
 	return []string{
-		"SECRET_ARN_PARAMETER=" + param,
-		"AWS_ENDPOINT_URL_SSM=" + moto.url,
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + moto.url,
+		"SECRET_ARN_PARAMETER=" + f.ParamName,
+		"AWS_ENDPOINT_URL_SSM=" + moto.URL,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + moto.URL,
 	}
 }
