@@ -291,3 +291,31 @@ func TestParseSegments(t *testing.T) {
 		t.Error("residentSegments(nil) should say nothing")
 	}
 }
+
+func TestOverRounds(t *testing.T) {
+	run := func(target string, round int, rps float64, errs int) measurement {
+		return measurement{Scenario: "chat", Concurrency: 64, Target: target, Round: round,
+			Res: loadResult{Requests: 100, Errors: errs, RPS: rps}}
+	}
+	r := &report{Runs: []measurement{
+		run(targetGateway, 0, 60, 0), run(targetProxy, 0, 100, 0),
+		run(targetGateway, 1, 70, 0), run(targetProxy, 1, 100, 0),
+		run(targetGateway, 2, 50, 0), run(targetProxy, 2, 100, 0),
+		run(targetGateway, 3, 99, 1), run(targetProxy, 3, 100, 0), // errors: left out
+		run(targetDirect, 1, 500, 0),
+	}}
+	ratio := func(a, b *measurement) float64 { return a.Res.RPS / b.Res.RPS }
+	med, each := r.overRounds(0, "chat", 64, targetGateway, targetProxy, ratio)
+	if med != 0.6 || !slices.Equal(each, []float64{0.6, 0.7, 0.5}) {
+		t.Errorf("overRounds = %v, %v; want 0.6, [0.6 0.7 0.5]", med, each)
+	}
+	if got, want := roundsNote(each, 100, "%.0f%%"), " (median of 3 rounds: 60%, 70%, 50%)"; got != want {
+		t.Errorf("roundsNote = %q, want %q", got, want)
+	}
+	if got := roundsNote(each[:1], 100, "%.0f%%"); got != "" {
+		t.Errorf("roundsNote of one round = %q, want nothing", got)
+	}
+	if r.find(0, "chat", 64, targetGateway).Res.RPS != 60 {
+		t.Error("find should return round 1 (Round 0)")
+	}
+}

@@ -62,7 +62,10 @@ type measurement struct {
 	Scenario    string
 	Concurrency int
 	Target      string
-	Res         loadResult
+	// Round is 0 for the main matrix; 1 and up are the repeated chat runs
+	// the targets are judged on (profile.Rounds).
+	Round int
+	Res   loadResult
 	// ServerCPU is the CPU time of the process under test (gateway or
 	// proxy) per request, and EmulatorCPU the emulator's, in µs.
 	ServerCPU, EmulatorCPU float64

@@ -108,7 +108,7 @@ func runBench(ctx context.Context, o options, log io.Writer) (*report, error) {
 		defer os.RemoveAll(work)
 	}
 	h := &harness{prof: prof, repo: o.Repo, work: work, log: log, caPath: caBundle(),
-		rep: &report{Profile: prof.Name, Date: time.Now()}}
+		rep: &report{Profile: prof.Name, Rounds: prof.Rounds, Date: time.Now()}}
 	h.rep.CABundle = h.caPath
 	start := time.Now()
 	err = h.execute(ctx)

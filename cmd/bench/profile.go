@@ -14,9 +14,12 @@ type profile struct {
 	Latencies   []time.Duration // the emulator's upstream delay per phase
 	Scenarios   []string        // loadgen scenarios: chat, stream, embed
 	Duration    time.Duration   // measured time per load run
-	Warmup      time.Duration   // unmeasured time before it
-	Max         int             // bound on requests per load run
-	Startups    int             // start-up measurements per variant
+	// Rounds is how many times the chat runs at 1 client and at the top
+	// concurrency are measured, interleaved; the targets use the median.
+	Rounds   int
+	Warmup   time.Duration // unmeasured time before it
+	Max      int           // bound on requests per load run
+	Startups int           // start-up measurements per variant
 	// Streams is the concurrent-stream test: Streams clients for
 	// StreamsDuration, the emulator pausing StreamGap between events.
 	Streams         int
@@ -35,14 +38,14 @@ func profileNamed(name string) (profile, error) {
 	case "full":
 		return profile{
 			Name: name, Concurrency: []int{1, 16, 64}, Latencies: []time.Duration{0, 50 * time.Millisecond},
-			Scenarios: []string{"chat", "stream", "embed"}, Duration: 3 * time.Second, Warmup: 500 * time.Millisecond,
+			Scenarios: []string{"chat", "stream", "embed"}, Duration: 3 * time.Second, Rounds: 3, Warmup: 500 * time.Millisecond,
 			Max: 200000, Startups: 10, Streams: 256, StreamsDuration: 3 * time.Second, StreamGap: 100 * time.Millisecond,
 			ProfileSeconds: 4, ProfileOf: []string{"chat", "stream", "embed"}, MicroBenchtime: "300ms", LambdaInits: 5, QuietWait: 30 * time.Second, Settle: time.Second,
 		}, nil
 	case "smoke":
 		return profile{
 			Name: name, Concurrency: []int{1, 4}, Latencies: []time.Duration{0, 50 * time.Millisecond},
-			Scenarios: []string{"chat", "stream", "embed"}, Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond,
+			Scenarios: []string{"chat", "stream", "embed"}, Duration: 100 * time.Millisecond, Rounds: 2, Warmup: 20 * time.Millisecond,
 			Max: 5000, Startups: 2, Streams: 16, StreamsDuration: 300 * time.Millisecond, StreamGap: 20 * time.Millisecond,
 			ProfileSeconds: 1, ProfileOf: []string{"chat"}, Settle: 100 * time.Millisecond,
 		}, nil

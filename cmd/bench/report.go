@@ -10,6 +10,7 @@ import (
 // report is everything one run measured.
 type report struct {
 	Profile      string
+	Rounds       int // measurements of the chat runs the targets are read from
 	Date         time.Time
 	Elapsed      time.Duration
 	Machine      machine
@@ -75,7 +76,7 @@ const (
 func (r *report) find(lat time.Duration, scenario string, c int, target string) *measurement {
 	for i := range r.Runs {
 		m := &r.Runs[i]
-		if m.Latency == lat && m.Scenario == scenario && m.Concurrency == c && m.Target == target {
+		if m.Latency == lat && m.Scenario == scenario && m.Concurrency == c && m.Target == target && m.Round == 0 {
 			return m
 		}
 	}
@@ -265,7 +266,7 @@ func (r *report) table(b *strings.Builder, lat time.Duration, sc string) {
 	p("\nEmulator CPU per request in these runs: %s µs (it shares the cores).\n\n", r.emulatorCPU(lat, sc))
 	var runs []measurement
 	for _, m := range r.Runs {
-		if m.Latency == lat && m.Scenario == sc {
+		if m.Latency == lat && m.Scenario == sc && m.Round == 0 {
 			runs = append(runs, m)
 		}
 	}
@@ -586,7 +587,7 @@ func (r *report) methodSection(b *strings.Builder) {
 	p("- Processes: `bedrock-emulator` (its own process, 127.0.0.1), `bareproxy` (`httputil.ReverseProxy`, 256 idle connections per host like the gateway's `BEDROCK_MAX_IDLE_CONNS`, flushing every write), `gateway` (`LOG_LEVEL=warn`, static model catalogue, `PPROF_ADDR` on but idle until the profile step) and `loadgen`, all built by the harness. Children get a clean environment (no inherited AWS settings or shared config files).\n")
 	p("- The load generator (`cmd/loadgen`) is closed-loop: a fixed number of clients, each with one request in flight, for a fixed time after a warm-up, bounded in requests. Direct and proxy runs send the Bedrock-shaped equivalent of the gateway's request (the same Converse JSON or InvokeModel body the gateway sends, checked by `cmd/loadgen`'s tests), unsigned, with the same HTTP client. Streams count the time to the first non-empty content chunk (SSE) or first `contentBlockDelta` frame (event stream).\n")
 	p("- \"0 ms upstream\" means the emulator answers as soon as it has read the request. The gateway's AWS HTTP client hides the request body's `WriteTo` from net/http (`bedrock.ShieldBodies`): without it, an instant answer lets the SDK close the body mid-write and net/http drops the connection under a stream still being read.\n")
-	p("- Targets are read from these runs: throughput at the top concurrency with no upstream delay, added latency at 1 client, and so on; see the Targets table.\n")
+	p("- Targets are read from these runs: throughput at the top concurrency with no upstream delay, added latency at 1 client, and so on; see the Targets table. The chat runs at 1 client and at the top concurrency are measured %d times in all (after the matrix, every target in turn), and the targets read from them take the median over the rounds; the tables show round 1.\n", max(r.Rounds, 1))
 	p("- Busy machine: the 1-minute load average is read before the run (nothing of ours running) and before every load run; the cores used by other processes during each run are `/proc/stat` busy time minus the CPU time of our processes (`/proc/<pid>/stat`, the load generator's rusage). Runs above %.2f cores are marked ⚠.\n", busyForeign)
 	p("- Raw profiles are written to the harness's temporary directory and removed afterwards unless `-keep` is given.\n")
 }
