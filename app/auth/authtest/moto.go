@@ -5,7 +5,6 @@
 package authtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,7 +44,7 @@ func Find(tb testing.TB) (path string, ok bool) {
 type Moto struct {
 	URL  string
 	cmd  *exec.Cmd
-	out  lockedBuffer
+	log  *os.File // moto_server's output, read back when it fails
 	done chan struct{}
 }
 
@@ -59,11 +57,17 @@ func Start(path string) (*Moto, error) {
 	}
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	m := &Moto{URL: "http://127.0.0.1:" + port, done: make(chan struct{})}
+	log, err := os.CreateTemp("", "moto-*.log")
+	if err != nil {
+		return nil, fmt.Errorf("moto_server log: %w", err)
+	}
+	m := &Moto{URL: "http://127.0.0.1:" + port, log: log, done: make(chan struct{})}
 	m.cmd = exec.Command(path, "-H", "127.0.0.1", "-p", port)
-	m.cmd.Stdout, m.cmd.Stderr = &m.out, &m.out
+	m.cmd.Stdout, m.cmd.Stderr = log, log
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so Close kills a pyenv shim's children too
 	if err := m.cmd.Start(); err != nil {
+		log.Close()
+		os.Remove(log.Name())
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	go func() { _ = m.cmd.Wait(); close(m.done) }()
@@ -80,19 +84,29 @@ func (m *Moto) Ready(timeout time.Duration) error {
 		}
 		select {
 		case <-m.done:
-			return fmt.Errorf("moto_server exited:\n%s", m.out.String())
+			return fmt.Errorf("moto_server exited:\n%s", m.output())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("moto_server did not answer on %s within %s; output:\n%s", m.URL, timeout, m.out.String())
+			return fmt.Errorf("moto_server did not answer on %s within %s; output:\n%s", m.URL, timeout, m.output())
 		}
 	}
 }
 
-// Close kills moto_server and waits for it to exit.
+// Close kills moto_server, waits for it to exit and removes its log.
 func (m *Moto) Close() {
 	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
 	<-m.done
+	m.log.Close()
+	os.Remove(m.log.Name())
+}
+
+func (m *Moto) output() string {
+	b, err := os.ReadFile(m.log.Name())
+	if err != nil {
+		return fmt.Sprintf("(read %s: %v)", m.log.Name(), err)
+	}
+	return string(b)
 }
 
 // Config is an AWS configuration for endpoint with dummy credentials and no
@@ -139,23 +153,4 @@ func NewKeyFixture(tb testing.TB, cfg aws.Config, secretName, paramName, value s
 		tb.Fatalf("ssm PutParameter %s: %v", paramName, err)
 	}
 	return KeyFixture{KMSKeyID: aws.ToString(key.KeyMetadata.KeyId), SecretARN: aws.ToString(sec.ARN), ParamName: paramName}
-}
-
-// lockedBuffer collects moto_server's output, written by exec's copier
-// while Ready may read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
