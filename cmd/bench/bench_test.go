@@ -318,4 +318,10 @@ func TestOverRounds(t *testing.T) {
 	if r.find(0, "chat", 64, targetGateway).Res.RPS != 60 {
 		t.Error("find should return round 1 (Round 0)")
 	}
+	if got := r.medianOf(0, "chat", 64, targetGateway, func(m *measurement) float64 { return m.Res.RPS }); got != 60 {
+		t.Errorf("medianOf = %v, want 60 (60, 70, 50; the run with errors left out)", got)
+	}
+	if got := r.medianOf(0, "stream", 64, targetGateway, serverCPU); got != -1 {
+		t.Errorf("medianOf with no runs = %v, want -1", got)
+	}
 }

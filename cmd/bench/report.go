@@ -150,12 +150,14 @@ func (r *report) limitsSection(b *strings.Builder) {
 	p("## What limits the figures\n\n")
 	top := r.topConcurrency()
 	for _, sc := range r.scenarios() {
-		g, px := r.find(0, sc, top, targetGateway), r.find(0, sc, top, targetProxy)
-		if !ok(g) || !ok(px) || px.ServerCPU == 0 {
+		// Medians over rounds where there are several, as in the Targets table.
+		g, px := r.medianOf(0, sc, top, targetGateway, serverCPU), r.medianOf(0, sc, top, targetProxy, serverCPU)
+		ratio, each := r.overRounds(0, sc, top, targetGateway, targetProxy, func(g, px *measurement) float64 { return g.Res.RPS / px.Res.RPS })
+		if g <= 0 || px <= 0 || len(each) == 0 {
 			continue
 		}
 		p("- **%s** at %d clients: the gateway uses %.0f µs of CPU per request, the bare proxy %.0f (×%.1f), and reaches %.0f%% of its throughput: on two shared cores throughput follows CPU per request.",
-			scenarioTitle[sc], top, g.ServerCPU, px.ServerCPU, g.ServerCPU/px.ServerCPU, 100*g.Res.RPS/px.Res.RPS)
+			scenarioTitle[sc], top, g, px, g/px, 100*ratio)
 		if pr := r.profileOf(sc); pr != nil {
 			p(" Profile: %s.", pr.headline())
 			if sc == "embed" {
@@ -170,8 +172,8 @@ func (r *report) limitsSection(b *strings.Builder) {
 	if pr := r.profileOf("chat"); pr != nil {
 		p("- The AWS SDK call allocates %s of the bytes in the chat profile (it builds its middleware stack anew for every call), which drives the GC share.\n", r.allocPct("chat", "AWS SDK call"))
 	}
-	if d := r.find(0, "chat", top, targetDirect); ok(d) {
-		p("- The emulator itself uses %.0f µs of CPU per request at %d clients, on the same two cores as the gateway and the load generator.\n", d.EmulatorCPU, top)
+	if d := r.medianOf(0, "chat", top, targetDirect, emulatorCPU); d > 0 {
+		p("- The emulator itself uses %.0f µs of CPU per request at %d clients, on the same two cores as the gateway and the load generator.\n", d, top)
 	}
 	if len(r.Inits) > 0 {
 		p("- Start-up: the package initialisers run for %.1f ms before `main` (%s); the gateway's own init is a few ms.\n", r.initTotal(), r.slowInits(3))

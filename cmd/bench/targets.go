@@ -258,19 +258,19 @@ func (r *report) streamVerdicts() []verdict {
 	return []verdict{errs, chunks}
 }
 
-// cpuWhy explains a CPU-bound figure with the run's CPU per request and the
-// profile.
+// cpuWhy explains a CPU-bound figure with the CPU per request (the median
+// over rounds, like the figure) and the profile.
 func (r *report) cpuWhy(lat time.Duration, sc string, c int) string {
-	g, px := r.find(lat, sc, c, targetGateway), r.find(lat, sc, c, targetProxy)
-	if !ok(g) {
+	g := r.medianOf(lat, sc, c, targetGateway, serverCPU)
+	if g <= 0 {
 		return ""
 	}
-	s := fmt.Sprintf("gateway CPU %.0f µs/request", g.ServerCPU)
-	if ok(px) && px.ServerCPU > 0 {
-		s += fmt.Sprintf(" vs proxy %.0f (×%.1f)", px.ServerCPU, g.ServerCPU/px.ServerCPU)
+	s := fmt.Sprintf("gateway CPU %.0f µs/request", g)
+	if px := r.medianOf(lat, sc, c, targetProxy, serverCPU); px > 0 {
+		s += fmt.Sprintf(" vs proxy %.0f (×%.1f)", px, g/px)
 	}
-	if d := r.find(lat, sc, c, targetDirect); ok(d) {
-		s += fmt.Sprintf(", emulator %.0f", d.EmulatorCPU)
+	if d := r.medianOf(lat, sc, c, targetDirect, emulatorCPU); d > 0 {
+		s += fmt.Sprintf(", emulator %.0f", d)
 	}
 	if p := r.profileOf(sc); p != nil {
 		s += "; profile: " + p.headline()
@@ -278,9 +278,10 @@ func (r *report) cpuWhy(lat time.Duration, sc string, c int) string {
 	return s
 }
 
-// tailWhy explains a tail-latency figure.
+// tailWhy explains a tail-latency figure of the gateway's run g.
 func (r *report) tailWhy(g *measurement) string {
-	s := fmt.Sprintf("tail = queueing for 2 shared cores: gateway CPU %.0f µs/request", g.ServerCPU)
+	cpu := r.medianOf(g.Latency, g.Scenario, g.Concurrency, g.Target, serverCPU)
+	s := fmt.Sprintf("tail = queueing for 2 shared cores: gateway CPU %.0f µs/request", cpu)
 	if g.Foreign > busyForeign {
 		s += fmt.Sprintf("; other processes used %.2f cores during the run", g.Foreign)
 	}
@@ -389,3 +390,20 @@ func roundsNote(each []float64, scale float64, format string) string {
 	}
 	return fmt.Sprintf(" (median of %d rounds: %s)", len(each), strings.Join(parts, ", "))
 }
+
+// medianOf is the median of f over the successful runs of one target at one
+// upstream delay, scenario and concurrency, every round included; -1 when
+// there is none.
+func (r *report) medianOf(lat time.Duration, sc string, c int, target string, f func(*measurement) float64) float64 {
+	var vs []float64
+	for i := range r.Runs {
+		m := &r.Runs[i]
+		if m.Latency == lat && m.Scenario == sc && m.Concurrency == c && m.Target == target && ok(m) {
+			vs = append(vs, f(m))
+		}
+	}
+	return median(vs)
+}
+
+func serverCPU(m *measurement) float64   { return m.ServerCPU }
+func emulatorCPU(m *measurement) float64 { return m.EmulatorCPU }
