@@ -26,10 +26,11 @@ var cl100kRanks []byte
 // Tokenizer decodes and counts OpenAI cl100k_base tokens. LangChain's
 // OpenAIEmbeddings sends token arrays by default, and Bedrock wants text.
 //
-// The BPE ranks are embedded in the binary, so nothing is downloaded. Loading them takes far longer than the gateway's whole
-// start-up, so it happens on first use, once. The encoding is built here
-// rather than through tiktoken.GetEncoding so that no package-level loader
-// setting is needed and no code path can fall back to downloading.
+// The BPE ranks are embedded in the binary, so nothing is downloaded.
+// Loading them takes far longer than the gateway's whole start-up, so it
+// happens on first use, once. The encoding is built here rather than
+// through tiktoken.GetEncoding so that no package-level loader setting is
+// needed and no code path can fall back to downloading.
 type Tokenizer struct {
 	once   sync.Once
 	enc    *tiktoken.Tiktoken

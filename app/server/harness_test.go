@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	openaigo "github.com/openai/openai-go"

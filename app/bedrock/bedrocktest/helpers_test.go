@@ -3,8 +3,6 @@ package bedrocktest
 import (
 	"context"
 	"errors"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	gateway "github.com/openbedrock/gateway/app/bedrock"
 	"io"
 	"net/http"
 	"strings"
@@ -12,11 +10,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
+
+	gateway "github.com/openbedrock/gateway/app/bedrock"
 )
 
 // haiku is the default model of the tests: on-demand, text only.
