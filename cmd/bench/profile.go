@@ -38,7 +38,7 @@ func profileNamed(name string) (profile, error) {
 	case "full":
 		return profile{
 			Name: name, Concurrency: []int{1, 16, 64}, Latencies: []time.Duration{0, 50 * time.Millisecond},
-			Scenarios: []string{"chat", "stream", "embed"}, Duration: 3 * time.Second, Rounds: 3, Warmup: 500 * time.Millisecond,
+			Scenarios: []string{"chat", "stream", "embed"}, Duration: 3 * time.Second, Rounds: 5, Warmup: 500 * time.Millisecond,
 			Max: 200000, Startups: 10, Streams: 256, StreamsDuration: 3 * time.Second, StreamGap: 100 * time.Millisecond,
 			ProfileSeconds: 4, ProfileOf: []string{"chat", "stream", "embed"}, MicroBenchtime: "300ms", LambdaInits: 5, QuietWait: 30 * time.Second, Settle: time.Second,
 		}, nil
