@@ -78,11 +78,15 @@ func (r *report) verdicts() []verdict {
 	g, d = r.find(slow, "chat", top, targetGateway), r.find(slow, "chat", top, targetDirect)
 	v = verdict{Name: fmt.Sprintf("%d ms upstream, %d clients: p99 added ≤ 3 ms%s", slow.Milliseconds(), top, topNote), Status: statusMissing}
 	if slow > 0 && ok(g) && ok(d) {
-		added, each := r.overRounds(slow, "chat", top, targetGateway, targetDirect, func(g, d *measurement) float64 { return g.Res.Latency.P99 - d.Res.Latency.P99 })
+		p99Added := func(m, d *measurement) float64 { return m.Res.Latency.P99 - d.Res.Latency.P99 }
+		added, each := r.overRounds(slow, "chat", top, targetGateway, targetDirect, p99Added)
 		v.Figure = fmt.Sprintf("%+.2f ms p99%s", added, roundsNote(each, 1, "%+.2f"))
 		v.Baseline = fmt.Sprintf("round 1: direct p99 %.2f ms%s", d.Res.Latency.P99, proxyAddedP99(r.find(slow, "chat", top, targetProxy), d))
 		v.Status = metIf(added <= 3)
 		v.Why = r.tailWhy(g)
+		if hop, hops := r.overRounds(slow, "chat", top, targetProxy, targetDirect, p99Added); len(hops) > 0 {
+			v.Why = fmt.Sprintf("the bare proxy alone adds %+.2f ms p99%s; ", hop, roundsNote(hops, 1, "%+.2f")) + v.Why
+		}
 	}
 	out = append(out, v)
 	v = verdict{Name: fmt.Sprintf("%d ms upstream, %d clients: ≥ 97%% of direct req/s%s", slow.Milliseconds(), top, topNote), Status: statusMissing}
