@@ -58,7 +58,7 @@ test-go:
 	$(GO) test -race -count=1 ./...
 	$(GO) test -race -count=1 -tags lambda ./cmd/gateway/...
 
-bench: ## Benchmark the gateway against a bare proxy and the emulator (about 6 minutes): bench/REPORT.md, bench/chart.svg.
+bench: ## Benchmark the gateway against a bare proxy and the emulator (about 8 minutes): bench/REPORT.md, bench/chart.svg.
 	$(GO) run ./cmd/bench
 
 bench-smoke: ## A seconds-long run of the benchmark harness; make test runs it too (cmd/bench TestBenchSmoke).
