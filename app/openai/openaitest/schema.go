@@ -30,6 +30,10 @@ const (
 	ModelList           = "ListModelsResponse"
 	Model               = "Model"
 	ErrorResponse       = "ErrorResponse"
+	Response            = "Response"
+	ResponseStreamEvent = "ResponseStreamEvent"
+	ResponseItemList    = "ResponseItemList"
+	InputTokens         = "TokenCountsResource"
 )
 
 // Validate fails tb when body (JSON) does not conform to the named schema component.
