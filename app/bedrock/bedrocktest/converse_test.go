@@ -322,7 +322,7 @@ func TestConverseWireFormat(t *testing.T) {
 
 func TestUnknownRoutes(t *testing.T) {
 	srv := NewServer(t)
-	for _, path := range []string{"/model/" + haiku + "/count-tokens", "/nope", "/model//converse"} {
+	for _, path := range []string{"/model/" + haiku + "/apply-guardrail", "/nope", "/model//converse"} {
 		resp, body := postRaw(t, srv, path, `{}`)
 		if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("X-Amzn-ErrorType"), "UnknownOperationException:") || !strings.Contains(body, `"message"`) {
 			t.Errorf("POST %s = %d %q %s, want 404 UnknownOperationException", path, resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), body)

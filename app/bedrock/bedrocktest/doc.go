@@ -20,10 +20,31 @@
 //
 // # Operations
 //
-// Runtime: Converse, ConverseStream and InvokeModel (embedding models only),
-// at POST /model/{modelId}/converse, /converse-stream and /invoke. The model
-// id may be a foundation-model id or ARN, a system inference-profile id
-// ("us.<model id>") or ARN, or an application inference-profile ARN.
+// Runtime: Converse, ConverseStream, InvokeModel and
+// InvokeModelWithResponseStream (Anthropic and embedding models) and
+// CountTokens, at POST /model/{modelId}/converse, /converse-stream, /invoke,
+// /invoke-with-response-stream and /count-tokens. The model id may be a
+// foundation-model id or ARN, a system inference-profile id ("us.<model id>")
+// or ARN, or an application inference-profile ARN.
+//
+// # Anthropic bodies
+//
+// InvokeModel on a Claude model takes the Anthropic Messages body as Bedrock
+// does: anthropic_version "bedrock-2023-05-31" and max_tokens required, no
+// model or stream member, anthropic_beta limited to AnthropicBetas, images
+// and PDFs as base64. The body is checked like the equivalent Converse call
+// (so thinking, tool pairing and caching rules, scripts, directives and usage
+// are the same) and answered with an Anthropic message whose model is the
+// Anthropic name ("claude-sonnet-4-5-20250929"), with the
+// X-Amzn-Bedrock-Input-Token-Count and -Output-Token-Count headers.
+// InvokeModelWithResponseStream sends each Anthropic stream event
+// (message_start, content_block_start/delta/stop, message_delta,
+// message_stop with amazon-bedrock-invocationMetrics) as the base64 "bytes"
+// of a "chunk" event, padded with "p" as Bedrock does.
+//
+// CountTokens takes an InvokeModel body or Converse messages and answers the
+// input tokens the same call would report; models other than Claude 3.5 and
+// later get "The provided model doesn't support counting tokens."
 //
 // Control plane: ListFoundationModels, GetFoundationModel,
 // ListInferenceProfiles (paginated, five per page unless maxResults says

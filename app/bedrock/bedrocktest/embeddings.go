@@ -23,16 +23,25 @@ type embedJob struct {
 	respond func() any // builds the response body
 }
 
-// invokeModel serves InvokeModel for embedding models.
+// invokeModel serves InvokeModel for embedding models, and with
+// InvokeModelWithResponseStream for Anthropic models (anthropic.go).
 func (e *Emulator) invokeModel(x *exchange) {
 	m, ok := e.catalogue().resolve(x.req.ModelID)
 	if !ok {
 		writeError(x.w, validation("The provided model identifier is invalid."))
 		return
 	}
+	if m.isAnthropic() {
+		e.invokeAnthropic(x, m)
+		return
+	}
 	parse := embedderFor(m.ID)
 	if parse == nil {
-		writeError(x.w, validation("bedrocktest: InvokeModel is emulated for embedding models only; use Converse for %s.", m.ID))
+		writeError(x.w, validation("bedrocktest: InvokeModel is emulated for Anthropic and embedding models only; use Converse for %s.", m.ID))
+		return
+	}
+	if x.req.Operation == "InvokeModelWithResponseStream" {
+		writeError(x.w, validation("The model is unsupported for streaming. Try again with a model that supports streaming."))
 		return
 	}
 	if ct := x.r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {

@@ -187,7 +187,8 @@ func TestInvokeModelValidation(t *testing.T) {
 	}
 	tests := []struct{ name, model, body, want string }{
 		{"unknown model", "amazon.titan-embed-text-v9", `{"inputText":"a"}`, "The provided model identifier is invalid."},
-		{"chat model", haiku, `{"inputText":"a"}`, "emulated for embedding models only"},
+		{"chat model", "amazon.nova-micro-v1:0", `{"inputText":"a"}`, "emulated for Anthropic and embedding models only"},
+		{"embedding body to Claude", haiku, `{"inputText":"a"}`, "extraneous key [inputText]"},
 		{"titan v1 extra key", "amazon.titan-embed-text-v1", `{"inputText":"a","dimensions":256}`, "Malformed input request: #: extraneous key [dimensions] is not permitted"},
 		{"titan v1 missing text", "amazon.titan-embed-text-v1", `{}`, "required key [inputText] not found"},
 		{"titan v2 empty text", "amazon.titan-embed-text-v2:0", `{"inputText":""}`, "#/inputText: expected minLength: 1, actual: 0"},

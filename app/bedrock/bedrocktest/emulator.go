@@ -81,9 +81,9 @@ type Request struct {
 	Header http.Header
 }
 
-// Script sets a function consulted for every Converse and ConverseStream call
-// that passes validation (and for InvokeModel, where only Reply.Error and
-// Reply.Delay apply). Returning nil falls back to prompt directives and the
+// Script sets a function consulted for every Converse, ConverseStream and
+// Anthropic InvokeModel call that passes validation (and for embedding
+// InvokeModel calls, where only Reply.Error and Reply.Delay apply). Returning nil falls back to prompt directives and the
 // default answer. Script(nil) removes it. Safe for concurrent use.
 func (e *Emulator) Script(f func(Request) *Reply) {
 	e.mu.Lock()
@@ -184,8 +184,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch rt.op {
 	case "Converse", "ConverseStream":
 		e.converse(x)
-	case "InvokeModel":
+	case "InvokeModel", "InvokeModelWithResponseStream":
 		e.invokeModel(x)
+	case "CountTokens":
+		e.countTokens(x)
 	case "ListFoundationModels":
 		e.listFoundationModels(x)
 	case "GetFoundationModel":

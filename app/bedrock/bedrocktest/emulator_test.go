@@ -22,9 +22,11 @@ func TestRoute(t *testing.T) {
 		{"GET", "/inference-profiles", routed{op: "ListInferenceProfiles"}},
 		{"GET", "/inference-profiles/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc123",
 			routed{"GetInferenceProfile", "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"}},
-		{"GET", "/model/x/converse", routed{}},          // wrong method
-		{"POST", "/model/a/b/converse", routed{}},       // an unescaped slash splits the id
-		{"POST", "/model/x/count-tokens", routed{}},     // not emulated
+		{"GET", "/model/x/converse", routed{}},    // wrong method
+		{"POST", "/model/a/b/converse", routed{}}, // an unescaped slash splits the id
+		{"POST", "/model/x/count-tokens", routed{"CountTokens", "x"}},
+		{"POST", "/model/x/invoke-with-response-stream", routed{"InvokeModelWithResponseStream", "x"}},
+		{"POST", "/model/x/apply-guardrail", routed{}},  // not emulated
 		{"POST", "/model/bad%ZZ/converse", routed{}},    // bad escape
 		{"GET", "/inference-profiles/", routed{}},       // empty label
 		{"DELETE", "/inference-profiles/abc", routed{}}, // wrong method

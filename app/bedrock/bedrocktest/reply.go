@@ -352,8 +352,39 @@ func shortHash(s string) string {
 // Text before the last cachePoint counts as cached: written the first time
 // the emulator sees that prefix for the model, read afterwards.
 func (e *Emulator) usage(c *call, a *answer) Usage {
+	prompt, cachedAt := promptText(c)
+	var u Usage
+	if cachedAt > 0 {
+		key := c.model.ID + "\x00" + prompt[:cachedAt]
+		e.mu.Lock()
+		seen := e.cacheSeen[key]
+		if len(e.cacheSeen) >= maxCachedPrefixes {
+			clear(e.cacheSeen) // bound memory in long benchmark runs
+		}
+		e.cacheSeen[key] = true
+		e.mu.Unlock()
+		if seen {
+			u.CacheReadInputTokens = cachedAt / 4
+		} else {
+			u.CacheWriteInputTokens = cachedAt / 4
+		}
+		prompt = prompt[cachedAt:]
+	}
+	u.InputTokens = len(prompt)/4 + 1
+	out := a.fullText() + a.reasoning
+	for _, tc := range a.tools {
+		out += tc.Name + tc.Input
+	}
+	u.OutputTokens = outputTokens(out)
+	return u
+}
+
+// promptText is the text the emulator counts as a call's input: tool specs,
+// system and messages, in order; cachedAt is the length before the last
+// cachePoint, or -1.
+func promptText(c *call) (prompt string, cachedAt int) {
 	var all strings.Builder
-	cachedAt := -1
+	cachedAt = -1
 	mark := func() { cachedAt = all.Len() }
 	if tc := c.req.ToolConfig; tc != nil {
 		for _, t := range tc.Tools {
@@ -398,29 +429,5 @@ func (e *Emulator) usage(c *call, a *answer) Usage {
 			}
 		}
 	}
-	prompt := all.String()
-	var u Usage
-	if cachedAt > 0 {
-		key := c.model.ID + "\x00" + prompt[:cachedAt]
-		e.mu.Lock()
-		seen := e.cacheSeen[key]
-		if len(e.cacheSeen) >= maxCachedPrefixes {
-			clear(e.cacheSeen) // bound memory in long benchmark runs
-		}
-		e.cacheSeen[key] = true
-		e.mu.Unlock()
-		if seen {
-			u.CacheReadInputTokens = cachedAt / 4
-		} else {
-			u.CacheWriteInputTokens = cachedAt / 4
-		}
-		prompt = prompt[cachedAt:]
-	}
-	u.InputTokens = len(prompt)/4 + 1
-	out := a.fullText() + a.reasoning
-	for _, tc := range a.tools {
-		out += tc.Name + tc.Input
-	}
-	u.OutputTokens = outputTokens(out)
-	return u
+	return all.String(), cachedAt
 }

@@ -18,6 +18,8 @@ type routed struct {
 //	POST /model/{modelId}/converse           Converse
 //	POST /model/{modelId}/converse-stream    ConverseStream
 //	POST /model/{modelId}/invoke             InvokeModel
+//	POST /model/{modelId}/invoke-with-response-stream  InvokeModelWithResponseStream
+//	POST /model/{modelId}/count-tokens       CountTokens
 //	GET  /foundation-models                  ListFoundationModels
 //	GET  /foundation-models/{modelId}        GetFoundationModel
 //	GET  /inference-profiles                 ListInferenceProfiles
@@ -41,6 +43,10 @@ func route(method, escapedPath string) routed {
 			return routed{"ConverseStream", id}
 		case "invoke":
 			return routed{"InvokeModel", id}
+		case "invoke-with-response-stream":
+			return routed{"InvokeModelWithResponseStream", id}
+		case "count-tokens":
+			return routed{"CountTokens", id}
 		}
 	case method == http.MethodGet && len(segs) == 1 && segs[0] == "foundation-models":
 		return routed{op: "ListFoundationModels"}
