@@ -175,7 +175,9 @@ func (l *loader) load(ctx context.Context) (loaded, error) {
 		}
 		return loaded{keys: []Key{NewKey(defaultName, v)}}, nil
 	case l.src.APIKey != "":
-		return loaded{keys: []Key{NewKey(defaultName, l.src.APIKey)}}, nil
+		// Trimmed like the presented key and the stored ones: a key file
+		// mounted from a Kubernetes secret usually ends in a newline.
+		return loaded{keys: []Key{NewKey(defaultName, strings.TrimSpace(l.src.APIKey))}}, nil
 	}
 	return loaded{}, ErrNoSource
 }

@@ -252,6 +252,21 @@ func TestLiteralKeyStore(t *testing.T) {
 	}
 }
 
+// TestLiteralKeyTrimmed is finding 11 of issue 12: API_KEY from a secret
+// file ends in a newline, and the presented key is trimmed.
+func TestLiteralKeyTrimmed(t *testing.T) {
+	s, err := NewStore(Options{Sources: Sources{APIKey: " local-key\n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !authOK(s, "local-key") {
+		t.Error("API_KEY with a trailing newline refused its key")
+	}
+}
+
 // BenchmarkAuthenticate guards the hot path: a known key must not allocate
 // or lock. Compare against BenchmarkStatic in the same run.
 func BenchmarkAuthenticate(b *testing.B) {

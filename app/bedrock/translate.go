@@ -166,6 +166,10 @@ func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRe
 	}
 
 	// Messages.
+	ctx, err = t.Media.begin(ctx, req.Messages)
+	if err != nil {
+		return nil, err
+	}
 	conv, err := t.messages(ctx, req.Messages, m, q, keepTools, thinking)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/metrics"
@@ -135,28 +134,6 @@ func (s *Server) recoverPanics() gin.HandlerFunc {
 		}
 		c.Abort()
 	})
-}
-
-// cors applies ALLOWED_ORIGINS. A wildcard never allows credentials.
-func (s *Server) cors() gin.HandlerFunc {
-	if len(s.opts.Origins) == 0 {
-		return func(c *gin.Context) { c.Next() }
-	}
-	cfg := cors.Config{
-		AllowMethods:  []string{"GET", "POST", "OPTIONS"},
-		AllowHeaders:  []string{"Authorization", "Content-Type", "X-Request-Id", "OpenAI-Organization", "OpenAI-Project", "X-Stainless-*"},
-		ExposeHeaders: []string{"X-Request-Id", "Retry-After", OverheadHeader},
-		MaxAge:        10 * time.Minute,
-	}
-	if len(s.opts.Origins) == 1 && s.opts.Origins[0] == "*" {
-		cfg.AllowAllOrigins = true
-	} else {
-		cfg.AllowOrigins = s.opts.Origins
-		cfg.AllowCredentials = true
-		cfg.AllowWildcard = true
-	}
-	cfg.AllowHeaders = []string{"*"}
-	return cors.New(cfg)
 }
 
 // limitBody caps request bodies.

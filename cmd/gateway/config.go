@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/openbedrock/gateway/app/auth"
+	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/server"
 )
 
@@ -33,6 +35,9 @@ type config struct {
 	ImageFetchAllowPrivate bool
 	ImageFetchMaxBytes     int64
 	ImageFetchTimeout      time.Duration
+	ImageFetchProxy        *url.URL // IMAGE_FETCH_PROXY; nil: direct, never the environment's proxy
+	ImageMaxPerRequest     int      // IMAGE_MAX_PER_REQUEST
+	ImageMaxTotalBytes     int64    // IMAGE_MAX_TOTAL_BYTES
 
 	MaxIdleConnsPerHost int
 	ShutdownDrainDelay  time.Duration
@@ -80,7 +85,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RoutePrefix:    p.str("API_ROUTE_PREFIX", "/api/v1"),
 		DefaultModel:   p.str("DEFAULT_MODEL", defaultModel),
 		Region:         p.str("AWS_REGION", p.str("AWS_DEFAULT_REGION", "us-east-1")),
-		APIKey:         getenv("API_KEY"),
+		APIKey:         strings.TrimSpace(getenv("API_KEY")),
 		DisableAuth:    p.bool("DISABLE_AUTH", false),
 		LogFormat:      p.str("LOG_FORMAT", "json"),
 		AllowedOrigins: p.list("ALLOWED_ORIGINS", "*"),
@@ -89,8 +94,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 		ImageFetch:             p.bool("IMAGE_FETCH", true),
 		ImageFetchAllowPrivate: p.bool("IMAGE_FETCH_ALLOW_PRIVATE", false),
-		ImageFetchMaxBytes:     int64(p.int("IMAGE_FETCH_MAX_BYTES", 10<<20)),
+		ImageFetchMaxBytes:     int64(p.int("IMAGE_FETCH_MAX_BYTES", bedrock.DefaultMaxImageBytes)),
 		ImageFetchTimeout:      p.duration("IMAGE_FETCH_TIMEOUT", 10*time.Second),
+		ImageMaxPerRequest:     p.int("IMAGE_MAX_PER_REQUEST", bedrock.DefaultMaxImages),
+		ImageMaxTotalBytes:     int64(p.int("IMAGE_MAX_TOTAL_BYTES", bedrock.DefaultMaxImageTotalBytes)),
 
 		MaxIdleConnsPerHost: p.int("BEDROCK_MAX_IDLE_CONNS", 256),
 		ShutdownDrainDelay:  p.duration("SHUTDOWN_DRAIN_DELAY", 5*time.Second),
@@ -120,6 +127,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.RoutePrefix = strings.TrimSuffix(c.RoutePrefix, "/")
 	if c.LambdaMode != "alb" && c.LambdaMode != "function-url" {
 		p.errs = append(p.errs, fmt.Errorf("LAMBDA_MODE: %q is not alb or function-url", c.LambdaMode))
+	}
+	if v := p.str("IMAGE_FETCH_PROXY", ""); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.errs = append(p.errs, fmt.Errorf("IMAGE_FETCH_PROXY: %q is not an http(s) proxy URL", v))
+		}
+		c.ImageFetchProxy = u
+	}
+	for name, v := range map[string]int64{"IMAGE_FETCH_MAX_BYTES": c.ImageFetchMaxBytes, "IMAGE_MAX_PER_REQUEST": int64(c.ImageMaxPerRequest), "IMAGE_MAX_TOTAL_BYTES": c.ImageMaxTotalBytes} {
+		if v < 1 {
+			p.errs = append(p.errs, fmt.Errorf("%s: %d must be at least 1", name, v))
+		}
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		p.errs = append(p.errs, fmt.Errorf("PORT: %d is out of range", c.Port))

@@ -92,7 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			PromptCaching: cfg.PromptCaching,
 			Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{
 				MaxBytes: cfg.ImageFetchMaxBytes, Timeout: cfg.ImageFetchTimeout,
-				AllowPrivate: cfg.ImageFetchAllowPrivate, AllowHTTP: cfg.ImageFetch,
+				AllowPrivate: cfg.ImageFetchAllowPrivate, AllowHTTP: cfg.ImageFetch, Proxy: cfg.ImageFetchProxy,
+				MaxImages: cfg.ImageMaxPerRequest, MaxTotalBytes: cfg.ImageMaxTotalBytes,
 			}),
 		},
 
