@@ -7,6 +7,33 @@ import "encoding/json"
 // content_block_stop, then message_delta and message_stop. ping may come at
 // any time; error ends a stream that had started.
 
+// Event is a stream event; EventName is its SSE "event:" name.
+type Event interface{ EventName() string }
+
+// EventName implements Event.
+func (e MessageStartEvent) EventName() string { return EventMessageStart }
+
+// EventName implements Event.
+func (e ContentBlockStartEvent) EventName() string { return EventContentBlockStart }
+
+// EventName implements Event.
+func (e ContentBlockDeltaEvent) EventName() string { return EventContentBlockDelta }
+
+// EventName implements Event.
+func (e ContentBlockStopEvent) EventName() string { return EventContentBlockStop }
+
+// EventName implements Event.
+func (e MessageDeltaEvent) EventName() string { return EventMessageDelta }
+
+// EventName implements Event.
+func (e MessageStopEvent) EventName() string { return EventMessageStop }
+
+// EventName implements Event.
+func (e PingEvent) EventName() string { return EventPing }
+
+// EventName implements Event: an error ends a stream that had started.
+func (e ErrorResponse) EventName() string { return EventError }
+
 // Event types, also the SSE "event:" names.
 const (
 	EventMessageStart      = "message_start"
