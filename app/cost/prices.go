@@ -135,7 +135,8 @@ func parsePrices(b []byte, complete bool) (*Prices, error) {
 	return &p, nil
 }
 
-// infraItems are the infrastructure prices Estimate needs.
+// infraItems are the infrastructure prices the topology estimate of
+// cmd/costreport needs.
 var infraItems = []string{
 	"alb_hour", "alb_lcu_hour", "public_ipv4_hour", "nat_gateway_hour", "nat_gateway_gb",
 	"route53_hosted_zone_month", "route53_million_queries", "kms_key_month", "kms_10k_requests",
@@ -143,6 +144,10 @@ var infraItems = []string{
 	"lambda_million_requests", "lambda_gb_second_arm64", "lambda_gb_second_x86_64",
 	"cloudwatch_logs_ingest_gb", "cloudwatch_logs_storage_gb", "cloudwatch_metric_month", "data_transfer_out_gb",
 }
+
+// Check reports what makes p unusable as a complete price file: negative
+// prices, missing sources and dates, missing infrastructure items.
+func (p *Prices) Check() error { return p.check(true) }
 
 // check rejects negative prices and, for a complete file, missing sources,
 // dates and infrastructure items.
@@ -223,10 +228,6 @@ func (p *Prices) Token(modelID, foundationID, region string) (TokenPrice, bool) 
 	}
 	return TokenPrice{}, false
 }
-
-// infra returns an infrastructure price in USD; check guarantees the ones
-// Estimate uses exist.
-func (p *Prices) infra(name string) float64 { return p.Infra.Items[name].USD }
 
 // Models lists the priced model ids, sorted.
 func (p *Prices) Models() []string {

@@ -6,11 +6,17 @@
 // The server fills an Exchange per request and reports it to an observer
 // with four calls (Begin, Upstream, StreamStarted, End). Two observers exist:
 //
-//   - Prometheus registers collectors on a registry it is given (never the
-//     global one) for the container build's METRICS_ADDR listener.
-//   - EMF writes the same measurements as CloudWatch Embedded Metric Format
-//     JSON lines, one per request and one at start-up, for the Lambda build:
-//     CloudWatch turns the log lines into metrics without PutMetricData.
+//   - prom (app/metrics/prom) registers Prometheus collectors on a registry
+//     it is given (never the global one) for the container build's
+//     METRICS_ADDR listener.
+//   - emf (app/metrics/emf) writes the same measurements as CloudWatch
+//     Embedded Metric Format JSON lines, one per request and one at
+//     start-up, for the Lambda build: CloudWatch turns the log lines into
+//     metrics without PutMetricData.
+//
+// This package holds what both share (Exchange, Call, Options, Pricing,
+// the label bounds) and imports no Prometheus code, so each build links
+// only its own observer.
 //
 // # Labels
 //

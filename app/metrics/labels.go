@@ -33,26 +33,29 @@ type Options struct {
 	Version, Runtime string
 }
 
-// pricing is the part both observers share: model labels and prices.
-type pricing struct {
+// Pricing is the part every observer shares: bounded model labels, prices
+// and the refresh counters, read from Options.
+type Pricing struct {
 	opts   Options
-	listed cache[string, bool]
+	listed *SeriesCache[string, bool]
 }
 
-func newPricing(o Options) *pricing {
-	p := &pricing{opts: o}
-	p.listed.make = func(string) bool { return true }
-	return p
+// NewPricing returns the shared part of an observer configured by o.
+func NewPricing(o Options) *Pricing {
+	return &Pricing{opts: o, listed: NewSeriesCache(func(string) bool { return true })}
 }
 
-// modelLabel bounds a model id: listed ids are themselves, others "other".
+// Options returns the options the observer was made with.
+func (p *Pricing) Options() Options { return p.opts }
+
+// ModelLabel bounds a model id: listed ids are themselves, others "other".
 // Listed ids are remembered, so the catalogue is scanned once per new id
 // (and per request only for ids it does not list, which Bedrock mostly rejects).
-func (p *pricing) modelLabel(id string) string {
+func (p *Pricing) ModelLabel(id string) string {
 	if id == "" {
 		return ""
 	}
-	if p.listed.has(id) {
+	if p.listed.Has(id) {
 		return id
 	}
 	if p.opts.Catalogue == nil {
@@ -60,15 +63,15 @@ func (p *pricing) modelLabel(id string) string {
 	}
 	for _, m := range p.opts.Catalogue.List() {
 		if m.ID == id {
-			p.listed.get(id)
+			p.listed.Get(id)
 			return id
 		}
 	}
 	return Other
 }
 
-// price sets ex.Cost and ex.CostKnown from its usage.
-func (p *pricing) price(ex *Exchange) {
+// Price sets ex.Cost and ex.CostKnown from its usage.
+func (p *Pricing) Price(ex *Exchange) {
 	ex.Cost, ex.CostKnown = 0, false
 	if p.opts.Prices == nil || ex.Model == "" {
 		return
@@ -80,14 +83,16 @@ func (p *pricing) price(ex *Exchange) {
 	ex.Cost, ex.CostKnown = tp.Cost(ex.Usage), true
 }
 
-func (p *pricing) keyRefreshes() (int64, int64) {
+// KeyRefreshes returns the API-key store's reads and failed reads.
+func (p *Pricing) KeyRefreshes() (refreshes, failures int64) {
 	if p.opts.KeyRefreshes == nil {
 		return 0, 0
 	}
 	return p.opts.KeyRefreshes()
 }
 
-func (p *pricing) modelRefreshes() (int64, int64) {
+// ModelRefreshes returns the model catalogue's discoveries and failed ones.
+func (p *Pricing) ModelRefreshes() (refreshes, failures int64) {
 	if p.opts.Catalogue == nil {
 		return 0, 0
 	}
@@ -95,16 +100,31 @@ func (p *pricing) modelRefreshes() (int64, int64) {
 	return st.Refreshes, st.Failures
 }
 
-// cache maps label tuples to pre-resolved series. Reads are lock-free on an
-// immutable map; a miss copies the map under a lock. Label values are
-// bounded, so the map stops growing soon after start.
-type cache[K comparable, V any] struct {
+// RouteLabel names a route pattern; unknown URLs are "unmatched", since a
+// label or EMF dimension value must not be empty.
+func RouteLabel(route string) string {
+	if route == "" {
+		return "unmatched"
+	}
+	return route
+}
+
+// SeriesCache maps label tuples to pre-resolved series (or any value made
+// once per key). Reads are lock-free on an immutable map and allocate
+// nothing; a miss copies the map under a lock. Label values are bounded, so
+// the map stops growing soon after start.
+type SeriesCache[K comparable, V any] struct {
 	m    atomic.Pointer[map[K]V]
 	mu   sync.Mutex
 	make func(K) V
 }
 
-func (c *cache[K, V]) lookup(k K) (V, bool) {
+// NewSeriesCache returns a cache that makes a missing value with make.
+func NewSeriesCache[K comparable, V any](make func(K) V) *SeriesCache[K, V] {
+	return &SeriesCache[K, V]{make: make}
+}
+
+func (c *SeriesCache[K, V]) lookup(k K) (V, bool) {
 	if m := c.m.Load(); m != nil {
 		v, ok := (*m)[k]
 		return v, ok
@@ -113,12 +133,14 @@ func (c *cache[K, V]) lookup(k K) (V, bool) {
 	return zero, false
 }
 
-func (c *cache[K, V]) has(k K) bool {
+// Has reports whether k has a value yet.
+func (c *SeriesCache[K, V]) Has(k K) bool {
 	_, ok := c.lookup(k)
 	return ok
 }
 
-func (c *cache[K, V]) get(k K) V {
+// Get returns k's value, making it on first use.
+func (c *SeriesCache[K, V]) Get(k K) V {
 	if v, ok := c.lookup(k); ok {
 		return v
 	}

@@ -20,8 +20,8 @@ import (
 	"github.com/openbedrock/gateway/app/openai"
 )
 
-// Observer receives the measurements of every request: *metrics.Prometheus
-// in the container build, *metrics.EMF in the Lambda build.
+// Observer receives the measurements of every request: app/metrics/prom's
+// in the container build, app/metrics/emf's in the Lambda build.
 type Observer interface {
 	// Begin is called as a request starts.
 	Begin(*metrics.Exchange)

@@ -25,6 +25,7 @@ import (
 	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
 	"github.com/openbedrock/gateway/app/cost"
 	"github.com/openbedrock/gateway/app/metrics"
+	"github.com/openbedrock/gateway/app/metrics/prom"
 	"github.com/openbedrock/gateway/app/server"
 )
 
@@ -54,14 +55,14 @@ func newObservedHarness(tb testing.TB, configure ...func(*server.Options)) *obse
 	}}})
 	delete(prices.Tokens.Models, modelLlama)
 	catalogue := bedrock.NewStaticCatalogue(modelClaude, modelTitan)
-	reg, prom, err := metrics.NewRegistry(metrics.Options{Prices: prices, Region: "us-east-1", Catalogue: catalogue, Version: "test", Runtime: "server"})
+	reg, obs, err := prom.NewRegistry(metrics.Options{Prices: prices, Region: "us-east-1", Catalogue: catalogue, Version: "test", Runtime: "server"})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ms := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	tb.Cleanup(ms.Close)
 	h := newHarness(tb, append([]func(*server.Options){func(o *server.Options) {
-		o.Observer = prom
+		o.Observer = obs
 		o.Catalogue = catalogue
 	}}, configure...)...)
 	return &observedHarness{harness: h, metricsURL: ms.URL}

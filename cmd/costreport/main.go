@@ -6,7 +6,7 @@
 //	costreport [-profile usage.yaml] [-metrics http://127.0.0.1:9090/metrics] [-window 24h]
 //	           [-prices prices.json] [-markdown report.md] [-csv report.csv] [-svg report.svg]
 //
-// The profile (JSON or YAML, see app/cost.Profile) gives requests per day,
+// The profile (JSON or YAML, see topology.Profile) gives requests per day,
 // tokens per request and the model mix, and the inputs of each topology;
 // what it leaves out keeps the defaults. -metrics derives the traffic from a
 // running gateway's /metrics (a URL or a saved scrape) instead. -prices
@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/openbedrock/gateway/app/cost"
+	"github.com/openbedrock/gateway/cmd/costreport/topology"
 )
 
 func main() {
@@ -58,9 +59,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
-	profile := cost.DefaultProfile()
+	profile := topology.DefaultProfile()
 	if *profilePath != "" {
-		p, err := cost.LoadProfile(*profilePath)
+		p, err := topology.LoadProfile(*profilePath)
 		if err != nil {
 			return err
 		}
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		profile, err = cost.ProfileFromMetrics(r, profile, time.Now(), *window)
+		profile, err = topology.ProfileFromMetrics(r, profile, time.Now(), *window)
 		r.Close()
 		if err != nil {
 			return fmt.Errorf("derive the profile from %s: %w", *metricsSrc, err)
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	report, err := cost.Estimate(profile, prices)
+	report, err := topology.Estimate(profile, prices)
 	if err != nil {
 		return fmt.Errorf("estimate: %w", err)
 	}

@@ -35,7 +35,7 @@ func TestHandComputedExample(t *testing.T) {
 		t.Errorf("wrote to stdout with every output sent to a file: %q", out)
 	}
 	md, _ := os.ReadFile(mdPath)
-	// The totals worked out by hand in app/cost/topology_test.go.
+	// The totals worked out by hand in cmd/costreport/topology/topology_test.go.
 	for _, want := range []string{"| **Total per month (USD)** | **571.25** | **552.02** |", "| 30 days | 79.52% |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, md)

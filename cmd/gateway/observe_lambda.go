@@ -6,7 +6,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/openbedrock/gateway/app/metrics"
+	"github.com/openbedrock/gateway/app/metrics/emf"
 	"github.com/openbedrock/gateway/app/server"
 )
 
@@ -18,6 +18,6 @@ func newObservability(cfg config, catalogue server.Catalogue, authn server.Authe
 		return nil, err
 	}
 	log.Info("prices loaded", "prices", o.Prices.String(), "file", cfg.PricesFile)
-	emf := metrics.NewEMF(stdout, "", o)
-	return &observability{observer: emf, started: emf.Started, close: func() {}}, nil
+	e := emf.New(stdout, "", o)
+	return &observability{observer: e, started: e.Started, close: func() {}}, nil
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/openbedrock/gateway/app/metrics"
+	"github.com/openbedrock/gateway/app/metrics/prom"
 	"github.com/openbedrock/gateway/app/server"
 )
 
@@ -26,12 +26,12 @@ func newObservability(cfg config, catalogue server.Catalogue, authn server.Authe
 	if err != nil {
 		return nil, err
 	}
-	reg, prom, err := metrics.NewRegistry(o)
+	reg, p, err := prom.NewRegistry(o)
 	if err != nil {
 		return nil, err
 	}
 	log.Info("prices loaded", "prices", o.Prices.String(), "file", cfg.PricesFile)
-	obs := &observability{observer: prom, started: prom.Started, close: func() {}}
+	obs := &observability{observer: p, started: p.Started, close: func() {}}
 	if cfg.MetricsAddr == "off" {
 		return obs, nil
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/cost"
 	"github.com/openbedrock/gateway/app/metrics"
+	"github.com/openbedrock/gateway/app/metrics/prom"
 )
 
 type dashboard struct {
@@ -66,20 +67,20 @@ func registered(tb testing.TB) map[string]bool {
 		tb.Fatal(err)
 	}
 	const model = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-	reg, prom, err := metrics.NewRegistry(metrics.Options{Prices: prices, Region: "us-east-1",
+	reg, obs, err := prom.NewRegistry(metrics.Options{Prices: prices, Region: "us-east-1",
 		Catalogue: bedrock.NewStaticCatalogue(model), Version: "test", Runtime: "server"})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	prom.Started(time.Now(), time.Second)
+	obs.Started(time.Now(), time.Second)
 	msg := "slow down"
 	for _, id := range []string{model, "acme.unpriced-v1"} {
 		ex := &metrics.Exchange{Route: "/api/v1/chat/completions", Status: 200, Model: id, Key: "k", Stream: true,
 			Usage: cost.Usage{Input: 1, Output: 1}, Duration: time.Second, Upstream: time.Second / 2, TTFT: time.Second / 2}
-		prom.Begin(ex)
-		prom.StreamStarted(ex)
-		prom.Upstream(ex, metrics.Call{Operation: "ConverseStream", Duration: time.Second, Attempts: 2, Err: &types.ThrottlingException{Message: &msg}})
-		prom.End(ex)
+		obs.Begin(ex)
+		obs.StreamStarted(ex)
+		obs.Upstream(ex, metrics.Call{Operation: "ConverseStream", Duration: time.Second, Attempts: 2, Err: &types.ThrottlingException{Message: &msg}})
+		obs.End(ex)
 	}
 	families, err := reg.Gather()
 	if err != nil {

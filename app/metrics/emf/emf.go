@@ -1,4 +1,8 @@
-package metrics
+// Package emf is the CloudWatch Embedded Metric Format observer of the
+// gateway's metrics, for the Lambda build: JSON lines on stdout that
+// CloudWatch turns into metrics without PutMetricData. It uses only the
+// standard library, so the Lambda build links no Prometheus code.
+package emf
 
 import (
 	"bytes"
@@ -8,12 +12,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/openbedrock/gateway/app/metrics"
 )
 
 // DefaultNamespace is the CloudWatch namespace of the gateway's EMF metrics.
 const DefaultNamespace = "OpenBedrock/Gateway"
 
-// EMF writes exchanges as CloudWatch Embedded Metric Format lines: in
+// Observer writes exchanges as CloudWatch Embedded Metric Format lines: in
 // Lambda a JSON line on stdout with an "_aws" member becomes metrics with no
 // PutMetricData call. One line per request, one at start-up.
 //
@@ -34,8 +40,8 @@ const DefaultNamespace = "OpenBedrock/Gateway"
 // the same lines, which also carry RequestId, BedrockRequestId and Stream
 // as properties. In-flight gauges are not written: a Lambda environment
 // serves one request at a time.
-type EMF struct {
-	*pricing
+type Observer struct {
+	pricing   *metrics.Pricing
 	namespace string
 	now       func() time.Time
 
@@ -46,13 +52,13 @@ type EMF struct {
 	lastKeyReads, lastKeyFailures, lastModelReads, lastModelFailures atomic.Int64
 }
 
-// NewEMF returns an EMF writer to w (stdout in Lambda); an empty namespace
-// means DefaultNamespace.
-func NewEMF(w io.Writer, namespace string, o Options) *EMF {
+// New returns an observer writing to w (stdout in Lambda); an empty
+// namespace means DefaultNamespace.
+func New(w io.Writer, namespace string, o metrics.Options) *Observer {
 	if namespace == "" {
 		namespace = DefaultNamespace
 	}
-	return &EMF{pricing: newPricing(o), namespace: namespace, now: time.Now, w: w}
+	return &Observer{pricing: metrics.NewPricing(o), namespace: namespace, now: time.Now, w: w}
 }
 
 type emfMeta struct {
@@ -126,31 +132,31 @@ var (
 )
 
 // Started writes the start-up line: ColdStart 1 and the init duration.
-func (e *EMF) Started(_ time.Time, init time.Duration) {
+func (e *Observer) Started(_ time.Time, init time.Duration) {
 	line := emfInit{
 		AWS:          emfMeta{Timestamp: e.now().UnixMilli(), CloudWatchMetrics: []emfDirective{e.directive([]string{}, emfInitMetrics)}},
 		ColdStart:    1,
 		InitDuration: ms(init),
-		Version:      e.opts.Version,
-		Runtime:      e.opts.Runtime,
+		Version:      e.pricing.Options().Version,
+		Runtime:      e.pricing.Options().Runtime,
 	}
 	e.write(line)
 }
 
 // Begin does nothing: a Lambda environment serves one request at a time.
-func (e *EMF) Begin(*Exchange) {}
+func (e *Observer) Begin(*metrics.Exchange) {}
 
 // StreamStarted does nothing; the line says Stream.
-func (e *EMF) StreamStarted(*Exchange) {}
+func (e *Observer) StreamStarted(*metrics.Exchange) {}
 
 // Upstream does nothing: End writes the call totals the exchange holds.
-func (e *EMF) Upstream(*Exchange, Call) {}
+func (e *Observer) Upstream(*metrics.Exchange, metrics.Call) {}
 
 // End prices the exchange and writes its line.
-func (e *EMF) End(ex *Exchange) {
-	e.price(ex)
+func (e *Observer) End(ex *metrics.Exchange) {
+	e.pricing.Price(ex)
 	line := emfRequest{
-		Route:            routeLabel(ex.Route),
+		Route:            metrics.RouteLabel(ex.Route),
 		Status:           fmt.Sprint(ex.Status),
 		Requests:         1,
 		Latency:          ms(ex.Duration),
@@ -161,7 +167,7 @@ func (e *EMF) End(ex *Exchange) {
 	}
 	dirs := []emfDirective{e.directive([]string{"Route", "Status"}, emfRequestMetrics)}
 	var totals []emfMetric
-	if model := e.modelLabel(ex.Model); model != "" {
+	if model := e.pricing.ModelLabel(ex.Model); model != "" {
 		line.Model = model
 		up, retries := ms(ex.Upstream), ex.Retries()
 		line.UpstreamLatency, line.BedrockRetries = &up, &retries
@@ -206,21 +212,21 @@ func (e *EMF) End(ex *Exchange) {
 }
 
 // refreshDeltas returns the refresh counts since the previous call.
-func (e *EMF) refreshDeltas() (kr, kf, mr, mf int64, changed bool) {
-	k1, k2 := e.keyRefreshes()
-	m1, m2 := e.modelRefreshes()
+func (e *Observer) refreshDeltas() (kr, kf, mr, mf int64, changed bool) {
+	k1, k2 := e.pricing.KeyRefreshes()
+	m1, m2 := e.pricing.ModelRefreshes()
 	kr, kf = k1-e.lastKeyReads.Swap(k1), k2-e.lastKeyFailures.Swap(k2)
 	mr, mf = m1-e.lastModelReads.Swap(m1), m2-e.lastModelFailures.Swap(m2)
 	return kr, kf, mr, mf, kr != 0 || kf != 0 || mr != 0 || mf != 0
 }
 
-func (e *EMF) directive(dims []string, metrics []emfMetric) emfDirective {
+func (e *Observer) directive(dims []string, metrics []emfMetric) emfDirective {
 	return emfDirective{Namespace: e.namespace, Dimensions: [][]string{dims}, Metrics: metrics}
 }
 
 // write encodes v as one line and writes it in one call, so concurrent
 // lines never interleave. EMF is best effort: a failed write is dropped.
-func (e *EMF) write(v any) {
+func (e *Observer) write(v any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.buf.Reset()
@@ -231,11 +237,3 @@ func (e *EMF) write(v any) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// routeLabel names unknown URLs: EMF dimension values must not be empty.
-func routeLabel(route string) string {
-	if route == "" {
-		return "unmatched"
-	}
-	return route
-}

@@ -1,4 +1,8 @@
-package metrics
+// Package prom is the Prometheus observer of the gateway's metrics, for
+// the container build's METRICS_ADDR listener. It registers its collectors
+// on a registry it is given, never the global one. Only the server build
+// links it: the Lambda build writes EMF lines (package emf) instead.
+package prom
 
 import (
 	"fmt"
@@ -9,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/openbedrock/gateway/app/cost"
+	"github.com/openbedrock/gateway/app/metrics"
 )
 
 // Buckets of the histograms, in seconds.
@@ -18,11 +23,11 @@ var (
 	overheadBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}
 )
 
-// Prometheus records exchanges as Prometheus metrics. Series are resolved
+// Observer records exchanges as Prometheus metrics. Series are resolved
 // once per label tuple and cached, so a request costs a few map reads and
 // atomic adds.
-type Prometheus struct {
-	*pricing
+type Observer struct {
+	pricing *metrics.Pricing
 
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
@@ -39,11 +44,11 @@ type Prometheus struct {
 	initTime    prometheus.Gauge
 	startTime   prometheus.Gauge
 
-	reqs   cache[reqKey, reqSeries]
-	usage  cache[usageKey, usageSeries]
-	models cache[string, prometheus.Observer]
-	calls  cache[callKey, callSeries]
-	errs   cache[errKey, prometheus.Counter]
+	reqs   *metrics.SeriesCache[reqKey, reqSeries]
+	usage  *metrics.SeriesCache[usageKey, usageSeries]
+	models *metrics.SeriesCache[string, prometheus.Observer]
+	calls  *metrics.SeriesCache[callKey, callSeries]
+	errs   *metrics.SeriesCache[errKey, prometheus.Counter]
 }
 
 type reqKey struct {
@@ -74,10 +79,10 @@ type callSeries struct {
 	retries prometheus.Counter
 }
 
-// NewPrometheus registers the gateway's metrics on reg.
-func NewPrometheus(reg prometheus.Registerer, o Options) (*Prometheus, error) {
-	p := &Prometheus{
-		pricing: newPricing(o),
+// New registers the gateway's metrics on reg.
+func New(reg prometheus.Registerer, o metrics.Options) (*Observer, error) {
+	p := &Observer{
+		pricing: metrics.NewPricing(o),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_requests_total",
 			Help: "Requests served, by route pattern, HTTP status and model."}, []string{"route", "status", "model"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_request_duration_seconds",
@@ -106,14 +111,14 @@ func NewPrometheus(reg prometheus.Registerer, o Options) (*Prometheus, error) {
 		initTime:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_init_duration_seconds", Help: "Time from process start to ready to serve."}),
 		startTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_start_time_seconds", Help: "When this process started, in Unix seconds."}),
 	}
-	p.reqs.make = func(k reqKey) reqSeries {
+	p.reqs = metrics.NewSeriesCache(func(k reqKey) reqSeries {
 		return reqSeries{
-			requests: p.requests.WithLabelValues(routeLabel(k.route), strconv.Itoa(k.status), k.model),
-			duration: p.duration.WithLabelValues(routeLabel(k.route), k.model),
-			overhead: p.overhead.WithLabelValues(routeLabel(k.route)),
+			requests: p.requests.WithLabelValues(metrics.RouteLabel(k.route), strconv.Itoa(k.status), k.model),
+			duration: p.duration.WithLabelValues(metrics.RouteLabel(k.route), k.model),
+			overhead: p.overhead.WithLabelValues(metrics.RouteLabel(k.route)),
 		}
-	}
-	p.usage.make = func(k usageKey) usageSeries {
+	})
+	p.usage = metrics.NewSeriesCache(func(k usageKey) usageSeries {
 		return usageSeries{
 			input:      p.tokens.WithLabelValues(k.model, k.key, "input"),
 			output:     p.tokens.WithLabelValues(k.model, k.key, "output"),
@@ -122,12 +127,12 @@ func NewPrometheus(reg prometheus.Registerer, o Options) (*Prometheus, error) {
 			cost:       p.cost.WithLabelValues(k.model, k.key),
 			unknown:    p.unknownCost.WithLabelValues(k.model, k.key),
 		}
-	}
-	p.models.make = func(model string) prometheus.Observer { return p.ttft.WithLabelValues(model) }
-	p.calls.make = func(k callKey) callSeries {
+	})
+	p.models = metrics.NewSeriesCache(func(model string) prometheus.Observer { return p.ttft.WithLabelValues(model) })
+	p.calls = metrics.NewSeriesCache(func(k callKey) callSeries {
 		return callSeries{latency: p.upstream.WithLabelValues(k.model, k.op), retries: p.retries.WithLabelValues(k.model, k.op)}
-	}
-	p.errs.make = func(k errKey) prometheus.Counter { return p.errors.WithLabelValues(k.op, k.exception) }
+	})
+	p.errs = metrics.NewSeriesCache(func(k errKey) prometheus.Counter { return p.errors.WithLabelValues(k.op, k.exception) })
 
 	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_info", Help: "Version and runtime of the gateway; always 1.",
 		ConstLabels: prometheus.Labels{"version": o.Version, "runtime": o.Runtime}})
@@ -136,16 +141,16 @@ func NewPrometheus(reg prometheus.Registerer, o Options) (*Prometheus, error) {
 		p.errors, p.retries, p.inFlight, p.streams, p.initTime, p.startTime, info,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_api_key_refreshes_total",
 			Help: "Reads of the API keys from SSM or Secrets Manager, the first included."},
-			func() float64 { n, _ := p.keyRefreshes(); return float64(n) }),
+			func() float64 { n, _ := p.pricing.KeyRefreshes(); return float64(n) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_api_key_refresh_failures_total",
 			Help: "Failed reads of the API keys (the last good keys stay in use)."},
-			func() float64 { _, n := p.keyRefreshes(); return float64(n) }),
+			func() float64 { _, n := p.pricing.KeyRefreshes(); return float64(n) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_model_catalogue_refreshes_total",
 			Help: "Model catalogue discoveries from the Bedrock control plane."},
-			func() float64 { n, _ := p.modelRefreshes(); return float64(n) }),
+			func() float64 { n, _ := p.pricing.ModelRefreshes(); return float64(n) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_model_catalogue_refresh_failures_total",
 			Help: "Failed model catalogue discoveries (the last good list stays in use)."},
-			func() float64 { _, n := p.modelRefreshes(); return float64(n) }),
+			func() float64 { _, n := p.pricing.ModelRefreshes(); return float64(n) }),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -157,7 +162,7 @@ func NewPrometheus(reg prometheus.Registerer, o Options) (*Prometheus, error) {
 
 // NewRegistry returns a registry with the Go runtime and process collectors
 // and the gateway's metrics, as cmd/gateway serves it on METRICS_ADDR.
-func NewRegistry(o Options) (*prometheus.Registry, *Prometheus, error) {
+func NewRegistry(o metrics.Options) (*prometheus.Registry, *Observer, error) {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(collectors.NewGoCollector()); err != nil {
 		return nil, nil, fmt.Errorf("register Go collector: %w", err)
@@ -165,7 +170,7 @@ func NewRegistry(o Options) (*prometheus.Registry, *Prometheus, error) {
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return nil, nil, fmt.Errorf("register process collector: %w", err)
 	}
-	p, err := NewPrometheus(reg, o)
+	p, err := New(reg, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -174,57 +179,57 @@ func NewRegistry(o Options) (*prometheus.Registry, *Prometheus, error) {
 
 // Started records when the process started and how long it took to be
 // ready to serve.
-func (p *Prometheus) Started(start time.Time, init time.Duration) {
+func (p *Observer) Started(start time.Time, init time.Duration) {
 	p.startTime.Set(float64(start.UnixNano()) / 1e9)
 	p.initTime.Set(init.Seconds())
 }
 
 // Begin counts the request in flight.
-func (p *Prometheus) Begin(*Exchange) { p.inFlight.Inc() }
+func (p *Observer) Begin(*metrics.Exchange) { p.inFlight.Inc() }
 
 // StreamStarted counts an open stream; End closes it.
-func (p *Prometheus) StreamStarted(*Exchange) { p.streams.Inc() }
+func (p *Observer) StreamStarted(*metrics.Exchange) { p.streams.Inc() }
 
 // Upstream records one Bedrock call.
-func (p *Prometheus) Upstream(ex *Exchange, c Call) {
+func (p *Observer) Upstream(ex *metrics.Exchange, c metrics.Call) {
 	model := ""
 	if ex != nil {
-		model = p.modelLabel(ex.Model)
+		model = p.pricing.ModelLabel(ex.Model)
 	}
-	s := p.calls.get(callKey{model, c.Operation})
+	s := p.calls.Get(callKey{model, c.Operation})
 	if c.Duration > 0 {
 		s.latency.Observe(c.Duration.Seconds())
 	}
 	if c.Attempts > 1 {
 		s.retries.Add(float64(c.Attempts - 1))
 	}
-	if t := ExceptionType(c.Err); t != "" {
-		p.errs.get(errKey{c.Operation, t}).Inc()
+	if t := metrics.ExceptionType(c.Err); t != "" {
+		p.errs.Get(errKey{c.Operation, t}).Inc()
 	}
 }
 
 // End prices the exchange and records it.
-func (p *Prometheus) End(ex *Exchange) {
+func (p *Observer) End(ex *metrics.Exchange) {
 	p.inFlight.Dec()
 	if ex.Stream {
 		p.streams.Dec()
 	}
-	p.price(ex)
-	model := p.modelLabel(ex.Model)
-	r := p.reqs.get(reqKey{ex.Route, ex.Status, model})
+	p.pricing.Price(ex)
+	model := p.pricing.ModelLabel(ex.Model)
+	r := p.reqs.Get(reqKey{ex.Route, ex.Status, model})
 	r.requests.Inc()
 	r.duration.Observe(ex.Duration.Seconds())
 	if ex.Upstream > 0 {
 		r.overhead.Observe(ex.Overhead.Seconds())
 	}
 	if ex.Stream && ex.TTFT > 0 {
-		p.models.get(model).Observe(ex.TTFT.Seconds())
+		p.models.Get(model).Observe(ex.TTFT.Seconds())
 	}
 	u := ex.Usage
 	if u == (cost.Usage{}) {
 		return
 	}
-	s := p.usage.get(usageKey{model, ex.Key})
+	s := p.usage.Get(usageKey{model, ex.Key})
 	s.input.Add(float64(u.Input))
 	s.output.Add(float64(u.Output))
 	s.cacheRead.Add(float64(u.CacheRead))

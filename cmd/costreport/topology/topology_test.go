@@ -1,4 +1,4 @@
-package cost
+package topology
 
 import (
 	"bytes"
@@ -12,17 +12,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openbedrock/gateway/app/cost"
 )
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b)) }
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-func roundPrices(tb testing.TB) *Prices {
+func roundPrices(tb testing.TB) *cost.Prices {
 	tb.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "prices-round.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p, err := ParsePrices(b)
+	p, err := cost.ParsePrices(b)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cost
+package topology
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/openbedrock/gateway/app/bedrock"
+	"github.com/openbedrock/gateway/app/cost"
 )
 
 // Topology names.
@@ -63,11 +64,11 @@ func (r *Report) TopologyTotal(topology string) float64 {
 }
 
 // Estimate models one month of p with prices.
-func Estimate(p Profile, prices *Prices) (*Report, error) {
+func Estimate(p Profile, prices *cost.Prices) (*Report, error) {
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	if err := prices.check(true); err != nil {
+	if err := prices.Check(); err != nil {
 		return nil, fmt.Errorf("prices: %w", err)
 	}
 	r := &Report{Profile: p, Prices: prices.String(), Hours: p.DaysPerMonth * 24}
@@ -81,7 +82,7 @@ func Estimate(p Profile, prices *Prices) (*Report, error) {
 // monthlyRequests is the chat and embeddings requests in a month.
 func (p Profile) monthlyRequests() float64 { return p.RequestsPerDay * p.DaysPerMonth }
 
-func bedrockLines(p Profile, prices *Prices) ([]Line, []string) {
+func bedrockLines(p Profile, prices *cost.Prices) ([]Line, []string) {
 	var shares float64
 	for _, m := range p.Models {
 		shares += m.Share
@@ -105,7 +106,7 @@ func bedrockLines(p Profile, prices *Prices) ([]Line, []string) {
 			l.Note += "; no price: unknown cost"
 			unknown = append(unknown, m.Model)
 		} else {
-			l.UnitUSD = price.costPerRequest(m)
+			l.UnitUSD = costPerRequest(price, m)
 			l.USD = n * l.UnitUSD
 		}
 		lines = append(lines, l)
@@ -113,7 +114,7 @@ func bedrockLines(p Profile, prices *Prices) ([]Line, []string) {
 	return lines, unknown
 }
 
-func (tp TokenPrice) costPerRequest(m ModelUse) float64 {
+func costPerRequest(tp cost.TokenPrice, m ModelUse) float64 {
 	read, write := tp.Input, tp.Input
 	if tp.CacheRead != nil {
 		read = *tp.CacheRead
@@ -146,7 +147,7 @@ func keyReads(k KeyReads, instances, hours, extra float64) float64 {
 }
 
 // keyLines prices the secret, the CMK and the parameter and their calls.
-func keyLines(prices *Prices, kms, secrets, params float64, k KeyReads, reads float64) []Line {
+func keyLines(prices *cost.Prices, kms, secrets, params float64, k KeyReads, reads float64) []Line {
 	return []Line{
 		line(prices, "Keys", "KMS customer managed key", kms, "kms_key_month"),
 		line(prices, "Keys", "KMS Decrypt requests", reads*k.KMSCalls/1e4, "kms_10k_requests"),
@@ -157,7 +158,7 @@ func keyLines(prices *Prices, kms, secrets, params float64, k KeyReads, reads fl
 	}
 }
 
-func v1Lines(p Profile, prices *Prices, hours float64) []Line {
+func v1Lines(p Profile, prices *cost.Prices, hours float64) []Line {
 	v := p.V1
 	reqs := p.monthlyRequests()
 	perSecond := p.RequestsPerDay / 86400
@@ -209,7 +210,7 @@ func v1Lines(p Profile, prices *Prices, hours float64) []Line {
 	return lines
 }
 
-func v2Lines(p Profile, prices *Prices, hours float64) []Line {
+func v2Lines(p Profile, prices *cost.Prices, hours float64) []Line {
 	v := p.V2
 	reads := keyReads(v.Keys, v.Replicas, hours, 0)
 	lines := keyLines(prices, v.KMSKeys, v.Secrets, v.SSMParameters, v.Keys, reads)
@@ -229,7 +230,7 @@ func v2Lines(p Profile, prices *Prices, hours float64) []Line {
 }
 
 // line prices quantity units of an infrastructure item.
-func line(prices *Prices, group, item string, quantity float64, price string) Line {
+func line(prices *cost.Prices, group, item string, quantity float64, price string) Line {
 	it := prices.Infra.Items[price]
 	return Line{Group: group, Item: item, Quantity: quantity, Unit: it.Unit, UnitUSD: it.USD, USD: quantity * it.USD}
 }
@@ -240,7 +241,7 @@ func note(l Line, s string) Line {
 }
 
 // emfMetrics is the number of CloudWatch metrics the gateway's EMF lines
-// (app/metrics) and the canary's create for m models and k key names:
+// (app/metrics/emf) and the canary's create for m models and k key names:
 // Requests, Latency and Overhead per route and status (about 6 pairs);
 // UpstreamLatency, TimeToFirstToken, InputTokens, OutputTokens and CostUSD
 // per model; InputTokens, OutputTokens and CostUSD per key; BedrockErrors

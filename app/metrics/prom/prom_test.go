@@ -1,9 +1,6 @@
-package metrics_test
+package prom_test
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/cost"
 	"github.com/openbedrock/gateway/app/metrics"
+	"github.com/openbedrock/gateway/app/metrics/prom"
 )
 
 const (
@@ -116,7 +114,7 @@ func matches(m *dto.Metric, labels map[string]string) bool {
 }
 
 func TestPrometheusRecordsExchanges(t *testing.T) {
-	reg, p, err := metrics.NewRegistry(testOptions(t))
+	reg, p, err := prom.NewRegistry(testOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +205,7 @@ func TestPrometheusNeverUsesTheGlobalRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := metrics.NewRegistry(testOptions(t)); err != nil {
+	if _, _, err := prom.NewRegistry(testOptions(t)); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := prometheus.DefaultGatherer.Gather()
@@ -223,10 +221,10 @@ func TestPrometheusNeverUsesTheGlobalRegistry(t *testing.T) {
 
 func TestPrometheusTwiceOnOneRegistryFails(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	if _, err := metrics.NewPrometheus(reg, testOptions(t)); err != nil {
+	if _, err := prom.New(reg, testOptions(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := metrics.NewPrometheus(reg, testOptions(t)); err == nil {
+	if _, err := prom.New(reg, testOptions(t)); err == nil {
 		t.Error("registering twice must fail, not panic")
 	}
 }
@@ -234,7 +232,7 @@ func TestPrometheusTwiceOnOneRegistryFails(t *testing.T) {
 // TestPrometheusEndAllocs guards the hot path: once a request's series
 // exist, recording another costs no allocation.
 func TestPrometheusEndAllocs(t *testing.T) {
-	_, p, err := metrics.NewRegistry(testOptions(t))
+	_, p, err := prom.NewRegistry(testOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,30 +249,8 @@ func TestPrometheusEndAllocs(t *testing.T) {
 	}
 }
 
-func TestExceptionType(t *testing.T) {
-	msg := "x"
-	tests := []struct {
-		name string
-		err  error
-		want string
-	}{
-		{"nil", nil, ""},
-		{"throttling", &types.ThrottlingException{Message: &msg}, "ThrottlingException"},
-		{"wrapped validation", fmt.Errorf("call: %w", &types.ValidationException{Message: &msg}), "ValidationException"},
-		{"cancelled", fmt.Errorf("call: %w", context.Canceled), ""},
-		{"unknown", errors.New("boom"), "other"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := metrics.ExceptionType(tt.err); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func BenchmarkPrometheusRequest(b *testing.B) {
-	_, p, err := metrics.NewRegistry(testOptions(b))
+	_, p, err := prom.NewRegistry(testOptions(b))
 	if err != nil {
 		b.Fatal(err)
 	}

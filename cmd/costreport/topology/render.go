@@ -1,4 +1,4 @@
-package cost
+package topology
 
 import (
 	"encoding/csv"

@@ -1,4 +1,4 @@
-package cost
+package topology
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Metric names read from a scrape; app/metrics registers them.
+// Metric names read from a scrape; app/metrics/prom registers them.
 const (
 	metricRequests  = "gateway_requests_total"
 	metricDuration  = "gateway_request_duration_seconds"

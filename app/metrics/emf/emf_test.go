@@ -1,4 +1,4 @@
-package metrics_test
+package emf_test
 
 import (
 	"bufio"
@@ -11,9 +11,54 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
+	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/cost"
 	"github.com/openbedrock/gateway/app/metrics"
+	"github.com/openbedrock/gateway/app/metrics/emf"
 )
+
+// The test model ids and helpers are those of package prom's tests.
+const (
+	listed   = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+	sonnet37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+	unpriced = "acme.unpriced-v1"
+)
+
+// testPrices are the embedded prices with round test prices for the models
+// the tests use, so an update of prices.json does not break them.
+func testPrices(tb testing.TB) *cost.Prices {
+	tb.Helper()
+	p, err := cost.DefaultPrices()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	read, write := 0.3, 3.75
+	p.Merge(&cost.Prices{Tokens: cost.TokenTable{Models: map[string]cost.ModelPrice{
+		sonnet37: {TokenPrice: cost.TokenPrice{Input: 3, Output: 15, CacheRead: &read, CacheWrite: &write}},
+	}}})
+	delete(p.Tokens.Models, unpriced)
+	return p
+}
+
+func testOptions(tb testing.TB) metrics.Options {
+	tb.Helper()
+	return metrics.Options{
+		Prices:       testPrices(tb),
+		Region:       "us-east-1",
+		Catalogue:    bedrock.NewStaticCatalogue(listed, unpriced),
+		KeyRefreshes: func() (int64, int64) { return 7, 2 },
+		Version:      "test",
+		Runtime:      "server",
+	}
+}
+
+func chatExchange(model, key string, u cost.Usage) *metrics.Exchange {
+	return &metrics.Exchange{
+		Route: "/api/v1/chat/completions", Method: "POST", Status: 200,
+		Model: model, Foundation: bedrock.FoundationModelOf(model), Key: key, Usage: u,
+		Duration: 1500 * time.Millisecond, Upstream: 1400 * time.Millisecond, Overhead: 100 * time.Millisecond,
+	}
+}
 
 // emfLine is an EMF log event, decoded loosely.
 type emfLine map[string]any
@@ -44,7 +89,7 @@ func parseEMF(tb testing.TB, out string) []emfLine {
 			tb.Fatalf("bad _aws member %s (%v)", raw, err)
 		}
 		for _, d := range meta.CloudWatchMetrics {
-			if d.Namespace != metrics.DefaultNamespace || len(d.Dimensions) != 1 || len(d.Metrics) == 0 || len(d.Metrics) > 100 {
+			if d.Namespace != emf.DefaultNamespace || len(d.Dimensions) != 1 || len(d.Metrics) == 0 || len(d.Metrics) > 100 {
 				tb.Errorf("bad directive %+v", d)
 			}
 			if dims := strings.Join(d.Dimensions[0], ","); strings.Contains(dims, "Model") && strings.Contains(dims, "KeyName") {
@@ -76,7 +121,7 @@ func TestEMFLines(t *testing.T) {
 	reads := int64(1)
 	o := testOptions(t)
 	o.KeyRefreshes = func() (int64, int64) { return reads, 0 }
-	e := metrics.NewEMF(&out, "", o)
+	e := emf.New(&out, "", o)
 	e.Started(time.Now(), 180*time.Millisecond)
 
 	a := chatExchange(listed, "alice", cost.Usage{Input: 1000, Output: 500, CacheRead: 2000, CacheWrite: 400})
@@ -130,7 +175,7 @@ func TestEMFLines(t *testing.T) {
 // a dimension value.
 func TestEMFOtherModel(t *testing.T) {
 	var out bytes.Buffer
-	e := metrics.NewEMF(&out, "", testOptions(t))
+	e := emf.New(&out, "", testOptions(t))
 	e.End(chatExchange("arn:aws:bedrock:us-east-1:123456789012:custom-model/secret-name", "k", cost.Usage{Input: 1}))
 	lines := parseEMF(t, out.String())
 	if got := lines[0]["Model"]; got != metrics.Other {
