@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -188,7 +189,10 @@ func levelFor(status int) slog.Level {
 }
 
 // limitConcurrency answers 503 at once when MaxConcurrent requests are
-// already waiting on Bedrock, rather than queueing without bound.
+// already waiting on Bedrock, rather than queueing without bound. It runs
+// after the body has been read (readBody), and a slot is given back when
+// the handler returns or the request's context ends (its deadline, or the
+// client going away), whichever comes first.
 func (s *Server) limitConcurrency() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if s.slots == nil {
@@ -197,7 +201,12 @@ func (s *Server) limitConcurrency() gin.HandlerFunc {
 		}
 		select {
 		case s.slots <- struct{}{}:
-			defer func() { <-s.slots }()
+			release := sync.OnceFunc(func() { <-s.slots })
+			stop := context.AfterFunc(c.Request.Context(), release)
+			defer func() {
+				stop()
+				release()
+			}()
 			c.Next()
 		default:
 			s.writeError(c, &apiError{Status: http.StatusServiceUnavailable, Type: openai.TypeUnavailable, Code: "overloaded", RetryAfter: 1,

@@ -6,11 +6,11 @@ import "github.com/gin-gonic/gin"
 func (s *Server) routes(e *gin.Engine) {
 	// allowClients (ALLOWED_CIDRS) runs before auth on every route but
 	// /health and /ready, unknown URLs included.
-	e.Use(s.recoverPanics(), s.requestID(), s.clientAddress(), s.accessLog(), s.countRequests(), s.allowClients(), s.cors())
+	e.Use(s.guardConn(), s.recoverPanics(), s.requestID(), s.clientAddress(), s.accessLog(), s.countRequests(), s.allowClients(), s.cors())
 	e.GET("/health", s.handleHealth)
 	e.GET("/ready", s.handleReady)
 
-	api := e.Group(s.opts.RoutePrefix, s.limitBody(), s.deadline(), s.authenticate())
+	api := e.Group(s.opts.RoutePrefix, s.limitBody(), s.deadline(), s.authenticate(), s.readBody())
 	api.POST("/chat/completions", s.limitConcurrency(), s.handleChat)
 	api.POST("/embeddings", s.limitConcurrency(), s.handleEmbeddings)
 	api.GET("/models", s.handleListModels)

@@ -78,6 +78,10 @@ type Options struct {
 	// RequestTimeout bounds each API request, streams included (the server
 	// has no write timeout, which would cut long streams). 0 means none.
 	RequestTimeout time.Duration
+	// ReadTimeout bounds the arrival of a request's body; default
+	// DefaultReadTimeout. WriteTimeout bounds each write of a response, so
+	// a client that stops reading is dropped; default DefaultWriteTimeout.
+	ReadTimeout, WriteTimeout time.Duration
 
 	// DefaultEmbeddingModel is used when an embeddings request names no model.
 	DefaultEmbeddingModel string
@@ -143,6 +147,12 @@ func New(o Options) http.Handler {
 	}
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
 	}
 	if o.LogBodiesMaxBytes <= 0 {
 		o.LogBodiesMaxBytes = 4096

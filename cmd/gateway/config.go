@@ -44,6 +44,8 @@ type config struct {
 	ShutdownTimeout     time.Duration
 	MaxConcurrent       int
 	RequestTimeout      time.Duration
+	ReadTimeout         time.Duration // READ_TIMEOUT: a request body's arrival
+	WriteTimeout        time.Duration // WRITE_TIMEOUT: each write of a response
 	// PprofAddr (PPROF_ADDR) serves net/http/pprof for profiling, e.g. in
 	// the benchmark; empty (the default) means off. Server build only.
 	PprofAddr string
@@ -104,6 +106,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		MaxConcurrent:       p.int("MAX_CONCURRENT_REQUESTS", 1024),
 		RequestTimeout:      p.duration("REQUEST_TIMEOUT", 10*time.Minute),
+		ReadTimeout:         p.duration("READ_TIMEOUT", server.DefaultReadTimeout),
+		WriteTimeout:        p.duration("WRITE_TIMEOUT", server.DefaultWriteTimeout),
 		LambdaMode:          p.str("LAMBDA_MODE", "alb"),
 		PprofAddr:           p.str("PPROF_ADDR", ""),
 	}

@@ -88,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		StreamsEnd:     lc.streamsEnd,
 		MaxConcurrent:  cfg.MaxConcurrent,
 		RequestTimeout: cfg.RequestTimeout,
+		ReadTimeout:    cfg.ReadTimeout,
+		WriteTimeout:   cfg.WriteTimeout,
 		Translator: &bedrock.Translator{
 			PromptCaching: cfg.PromptCaching,
 			Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{
