@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -181,17 +182,26 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// healthcheck exits 0 when the server's /health answers 200.
+// healthcheck exits 0 when the server's /health answers 200. It reads PORT
+// and TLS_CERT_FILE through loadConfig, as the server it probes did (a
+// container health check runs with the container's environment); -url URL
+// probes URL instead.
 func healthcheck(ctx context.Context, args []string, getenv func(string) string) error {
-	url, client := "http://127.0.0.1:"+cmpOr(getenv("PORT"), "8080")+"/health", http.DefaultClient
-	if getenv("TLS_CERT_FILE") != "" {
-		// The certificate names the public host, not 127.0.0.1, and this
-		// probe only asks whether the local process is up.
-		url = "https://127.0.0.1:" + cmpOr(getenv("PORT"), "8080") + "/health"
-		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	}
+	url, client := "", http.DefaultClient
 	if len(args) == 2 && args[0] == "-url" {
-		url, client = args[1], http.DefaultClient
+		url = args[1]
+	} else {
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return fmt.Errorf("healthcheck: %w", err)
+		}
+		url = "http://127.0.0.1:" + strconv.Itoa(cfg.Port) + "/health"
+		if cfg.TLSCertFile != "" {
+			// The certificate names the public host, not 127.0.0.1, and this
+			// probe only asks whether the local process is up.
+			url = "https://127.0.0.1:" + strconv.Itoa(cfg.Port) + "/health"
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -208,11 +218,4 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string)
 		return fmt.Errorf("healthcheck: %s answered %d", url, resp.StatusCode)
 	}
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

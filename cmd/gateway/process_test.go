@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -224,12 +225,40 @@ func TestEmptyRoot(t *testing.T) {
 	}
 	hc := exec.Command("/gateway", "healthcheck")
 	hc.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
-	hc.Env = []string{"PORT=" + port}
+	hc.Env = p.cmd.Env // a container health check runs with the container's environment
 	if out, err := hc.CombinedOutput(); err != nil {
 		t.Errorf("healthcheck subcommand: %v %s", err, out)
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	p.wait(t)
+}
+
+// TestHealthcheckReadsConfig checks the subcommand finds the server through
+// loadConfig's PORT and refuses a configuration the server would refuse.
+func TestHealthcheckReadsConfig(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	if err := healthcheck(context.Background(), nil, env("PORT", port, "API_KEY", "k")); err != nil {
+		t.Errorf("healthcheck on PORT=%s: %v", port, err)
+	}
+	if err := healthcheck(context.Background(), nil, env("PORT", "eighty", "API_KEY", "k")); err == nil || !strings.Contains(err.Error(), "PORT") {
+		t.Errorf("PORT=eighty: got %v, want an error naming PORT", err)
+	}
 }
 
 func TestHealthcheckFailsWithoutServer(t *testing.T) {
