@@ -29,7 +29,7 @@ func TestGatewayWithKeysFromMoto(t *testing.T) {
 	})
 	gw := httptest.NewServer(server.New(server.Options{
 		Logger:    log,
-		Catalogue: bedrock.NewStaticCatalogue("us.anthropic.claude-3-5-haiku-20241022-v1:0"),
+		Catalogue: bedrock.NewStaticCatalogue("us.anthropic.claude-haiku-4-5-20251001-v1:0"),
 		Auth:      store,
 	}))
 	t.Cleanup(gw.Close)

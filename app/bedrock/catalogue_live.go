@@ -35,11 +35,19 @@ type CatalogueOptions struct {
 	// ApplicationProfiles lists APPLICATION inference profiles under their
 	// name; ENABLE_APPLICATION_INFERENCE_PROFILES.
 	ApplicationProfiles bool
-	// Static ids are always served, even when the control plane cannot be
-	// reached: DEFAULT_MODEL, DEFAULT_EMBEDDING_MODEL and MODELS. Those the
-	// control plane does not list (custom or provisioned model ARNs) are
-	// served as they are.
+	// Static ids (MODELS) are always served, even when the control plane
+	// cannot be reached. Those the control plane does not list (custom or
+	// provisioned model ARNs) are served as they are.
 	Static []string
+	// DefaultModel and DefaultEmbeddingModel (DEFAULT_MODEL,
+	// DEFAULT_EMBEDDING_MODEL) are served like Static ids until a discovery
+	// succeeds. A default the discovered catalogue does not serve is then
+	// replaced, with a warning, by the best current model for Region (see
+	// Defaults), so a deployment whose default Bedrock retired keeps working.
+	DefaultModel, DefaultEmbeddingModel string
+	// Region is the Bedrock region, which decides the geographic profile a
+	// replacement default goes through.
+	Region string
 	// PageSize is ListInferenceProfiles' maxResults; 0 leaves the service default.
 	PageSize int32
 	// Timeout bounds one refresh; default 30s.
@@ -72,6 +80,7 @@ type Catalogue struct {
 type snapshot struct {
 	models      []Model        // listed, in listing order
 	index       map[string]int // every id that resolves -> models index
+	defaults    [2]string      // chat and embedding defaults in effect
 	fromBedrock bool
 	refreshedAt time.Time
 }
@@ -86,8 +95,9 @@ func NewCatalogue(o CatalogueOptions) *Catalogue {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Catalogue{opts: o, log: log, static: NewStaticCatalogue(o.Static...)}
-	c.snap.Store(&snapshot{})
+	static := append([]string{o.DefaultModel, o.DefaultEmbeddingModel}, o.Static...)
+	c := &Catalogue{opts: o, log: log, static: NewStaticCatalogue(static...)}
+	c.snap.Store(&snapshot{defaults: [2]string{o.DefaultModel, o.DefaultEmbeddingModel}})
 	return c
 }
 
@@ -117,6 +127,14 @@ func (c *Catalogue) List() []Model {
 // accepts (nil keeps all), for "did you mean" errors.
 func (c *Catalogue) Suggest(id string, n int, keep func(Model) bool) []string {
 	return suggest(c.List(), id, n, keep)
+}
+
+// Defaults returns the chat and embedding models used when a request names
+// none: the configured ones, or the replacements chosen at the last
+// discovery for those the catalogue does not serve.
+func (c *Catalogue) Defaults() (chat, embedding string) {
+	d := c.snap.Load().defaults
+	return d[0], d[1]
 }
 
 // Status says where the list came from, how many models it has and how
@@ -179,6 +197,7 @@ func (c *Catalogue) Refresh(ctx context.Context) error {
 			"err", err, "error_code", code, "source", c.Status().Source, "failures", c.failures.Load())
 		return fmt.Errorf("refresh model catalogue: %w", err)
 	}
+	c.chooseDefaults(ctx, snap, c.snap.Load())
 	c.snap.Store(snap)
 	c.lastErr.Store(nil)
 	c.log.InfoContext(ctx, "model catalogue refreshed", "models", len(snap.models), "keys", len(snap.index),
@@ -239,6 +258,24 @@ func (c *Catalogue) discover(ctx context.Context) (*snapshot, error) {
 	return &snapshot{models: b.models, index: b.index, fromBedrock: true, refreshedAt: time.Now()}, nil
 }
 
+// chooseDefaults sets the defaults of a discovered snapshot: the configured
+// ones where served, else replacements, logged when they change.
+func (c *Catalogue) chooseDefaults(ctx context.Context, snap, prev *snapshot) {
+	serves := func(id string) bool { _, ok := snap.index[id]; return ok }
+	for i, want := range [2]string{c.opts.DefaultModel, c.opts.DefaultEmbeddingModel} {
+		got := chooseDefault(snap.models, serves, want, c.opts.Region, i == 1)
+		snap.defaults[i] = got
+		if got != want && got != prev.defaults[i] {
+			name := [2]string{"DEFAULT_MODEL", "DEFAULT_EMBEDDING_MODEL"}[i]
+			msg := "configured default model is not served by Bedrock; using another"
+			if _, ok := Retired(want); ok {
+				msg = "configured default model was retired by Bedrock; using another"
+			}
+			c.log.WarnContext(ctx, msg, "setting", name, "configured", want, "using", got)
+		}
+	}
+}
+
 // addProfile adds an inference profile if it resolves to a kept foundation model.
 func (c *Catalogue) addProfile(b *snapshotBuilder, p cptypes.InferenceProfileSummary, foundation map[string]Model) {
 	id, arn, name := aws.ToString(p.InferenceProfileId), aws.ToString(p.InferenceProfileArn), aws.ToString(p.InferenceProfileName)
@@ -276,6 +313,7 @@ func foundationModel(s cptypes.FoundationModelSummary) (Model, bool) {
 		}
 	}
 	m := Model{
+		Legacy:            s.ModelLifecycle != nil && s.ModelLifecycle.Status == cptypes.FoundationModelLifecycleStatusLegacy,
 		ID:                aws.ToString(s.ModelId),
 		Name:              aws.ToString(s.ModelName),
 		FoundationModelID: aws.ToString(s.ModelId),

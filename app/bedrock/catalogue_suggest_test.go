@@ -7,8 +7,8 @@ import (
 
 func TestSuggest(t *testing.T) {
 	models := []Model{
-		{ID: "anthropic.claude-3-5-haiku-20241022-v1:0", OutputModalities: outputText},
-		{ID: "us.anthropic.claude-3-5-haiku-20241022-v1:0", FoundationModelID: "anthropic.claude-3-5-haiku-20241022-v1:0", OutputModalities: outputText},
+		{ID: "anthropic.claude-haiku-4-5-20251001-v1:0", OutputModalities: outputText},
+		{ID: "us.anthropic.claude-haiku-4-5-20251001-v1:0", FoundationModelID: "anthropic.claude-haiku-4-5-20251001-v1:0", OutputModalities: outputText},
 		{ID: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", OutputModalities: outputText},
 		{ID: "amazon.nova-pro-v1:0", OutputModalities: outputText},
 		{ID: "amazon.nova-lite-v1:0", OutputModalities: outputText},
@@ -23,11 +23,11 @@ func TestSuggest(t *testing.T) {
 		keep func(Model) bool
 		want []string
 	}{
-		{"substring, shortest first", "claude-3-5-haiku", chat,
-			[]string{"anthropic.claude-3-5-haiku-20241022-v1:0", "us.anthropic.claude-3-5-haiku-20241022-v1:0"}},
+		{"substring, shortest first", "claude-haiku-4-5", chat,
+			[]string{"anthropic.claude-haiku-4-5-20251001-v1:0", "us.anthropic.claude-haiku-4-5-20251001-v1:0"}},
 		{"typo", "amazon.nova-pro-v1:1", chat, []string{"amazon.nova-pro-v1:0", "amazon.nova-lite-v1:0"}},
 		{"missing geography prefix", "anthropic.claude-sonnet-4-5-20250929-v1:0", chat, []string{"us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-			"anthropic.claude-3-5-haiku-20241022-v1:0", "us.anthropic.claude-3-5-haiku-20241022-v1:0"}},
+			"anthropic.claude-haiku-4-5-20251001-v1:0", "us.anthropic.claude-haiku-4-5-20251001-v1:0"}},
 		{"application profile by name", "team-chats", chat, []string{"team-chat"}},
 		{"only the requested kind", "cohere.embed-english", chat, []string{}},
 		{"embedding kind", "cohere.embed-english", func(m Model) bool { return m.IsEmbedding() },

@@ -21,7 +21,8 @@ import (
 
 const (
 	teamChatARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
-	haiku       = "anthropic.claude-3-5-haiku-20241022-v1:0"
+	haiku       = "anthropic.claude-haiku-4-5-20251001-v1:0" // profile-only
+	micro       = "amazon.nova-micro-v1:0"                   // on demand and through profiles, text only
 	sonnet45    = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 )
 
@@ -89,10 +90,10 @@ func TestCatalogueDiscovers(t *testing.T) {
 	ids := listedIDs(c.List())
 
 	listed := []string{
-		haiku, // ON_DEMAND foundation model
-		"anthropic.claude-3-sonnet-20240229-v1:0", // LEGACY is kept
+		micro, // ON_DEMAND foundation model
+		"us.anthropic.claude-opus-4-1-20250805-v1:0", // LEGACY is kept
 		"us." + sonnet45, "global." + sonnet45, // system profiles
-		"apac.anthropic.claude-3-7-sonnet-20250219-v1:0",
+		"apac.anthropic.claude-opus-4-6-v1",
 		"team-chat", "batch-nova", // application profiles, by name
 		"cohere.embed-multilingual-v3", "amazon.titan-embed-text-v2:0", "cohere.embed-v4:0", "us.cohere.embed-v4:0",
 		"amazon.nova-2-multimodal-embeddings-v1:0",
@@ -102,7 +103,7 @@ func TestCatalogueDiscovers(t *testing.T) {
 			t.Errorf("List lacks %s; got %v", id, ids)
 		}
 	}
-	for _, id := range []string{sonnet45, teamChatARN, "abc123"} {
+	for _, id := range []string{sonnet45, haiku, teamChatARN, "abc123", "us.anthropic.claude-3-5-haiku-20241022-v1:0"} {
 		if slices.Contains(ids, id) {
 			t.Errorf("List shows %s; want it hidden (profile-only model, or profile ARN/id)", id)
 		}
@@ -110,7 +111,9 @@ func TestCatalogueDiscovers(t *testing.T) {
 	// Every system profile of the default catalogue, over several pages of five.
 	var want int
 	for _, m := range bedrocktest.DefaultModels() {
-		want += len(m.Profiles)
+		if m.Status != bedrocktest.StatusEOL {
+			want += len(m.Profiles)
+		}
 	}
 	var got int
 	for _, m := range c.List() {
@@ -136,13 +139,13 @@ func TestCatalogueLookup(t *testing.T) {
 		id, wantID, wantFM string
 		embedding, images  bool
 	}{
-		{haiku, haiku, haiku, false, false},
-		{"arn:aws:bedrock:us-east-1::foundation-model/" + haiku, haiku, haiku, false, false},
+		{micro, micro, micro, false, false},
+		{"arn:aws:bedrock:us-east-1::foundation-model/" + micro, micro, micro, false, false},
 		{"us." + sonnet45, "us." + sonnet45, sonnet45, false, true},
 		{"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us." + sonnet45, "us." + sonnet45, sonnet45, false, true},
-		{"team-chat", teamChatARN, haiku, false, false},
-		{teamChatARN, teamChatARN, haiku, false, false},
-		{"abc123", teamChatARN, haiku, false, false},
+		{"team-chat", teamChatARN, haiku, false, true},
+		{teamChatARN, teamChatARN, haiku, false, true},
+		{"abc123", teamChatARN, haiku, false, true},
 		{"batch-nova", "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/def456", "amazon.nova-lite-v1:0", false, true},
 		{"cohere.embed-english-v3", "cohere.embed-english-v3", "cohere.embed-english-v3", true, true},
 		{"us.cohere.embed-v4:0", "us.cohere.embed-v4:0", "cohere.embed-v4:0", true, true},
@@ -192,7 +195,7 @@ func TestCatalogueProfileSwitches(t *testing.T) {
 			if us != tt.wantUS || team != tt.wantTeams {
 				t.Errorf("us. profile found %v (want %v), team-chat found %v (want %v)", us, tt.wantUS, team, tt.wantTeams)
 			}
-			if _, ok := c.Lookup(haiku); !ok {
+			if _, ok := c.Lookup(micro); !ok {
 				t.Error("foundation model not found")
 			}
 		})
@@ -203,11 +206,11 @@ func TestCatalogueRefreshPicksUpNewModel(t *testing.T) {
 	cp := newControlPlane(t)
 	c := bedrock.NewCatalogue(allOn(cp.client))
 	refresh(t, c)
-	const id = "anthropic.claude-opus-4-7-20260101-v1:0"
+	const id = "anthropic.claude-opus-5-20261201-v1:0"
 	if _, ok := c.Lookup(id); ok {
 		t.Fatalf("%s found before it was added", id)
 	}
-	cp.emu.AddModel(bedrocktest.Model{ID: id, Name: "Claude Opus 4.7", Provider: "Anthropic",
+	cp.emu.AddModel(bedrocktest.Model{ID: id, Name: "Claude Opus 5", Provider: "Anthropic",
 		InputModalities: []string{"TEXT", "IMAGE"}, OutputModalities: []string{"TEXT"}, Streaming: true,
 		InferenceTypes: []string{"INFERENCE_PROFILE"}, Profiles: []string{"us"}})
 	refresh(t, c)
@@ -216,8 +219,8 @@ func TestCatalogueRefreshPicksUpNewModel(t *testing.T) {
 	}
 	cp.emu.RemoveModel(haiku)
 	refresh(t, c)
-	if _, ok := c.Lookup(haiku); ok {
-		t.Errorf("%s still found after the emulator removed it", haiku)
+	if _, ok := c.Lookup("us." + haiku); ok {
+		t.Errorf("us.%s still found after the emulator removed it", haiku)
 	}
 }
 
@@ -358,7 +361,7 @@ func BenchmarkLookup(b *testing.B) {
 	cp := newControlPlane(b)
 	c := bedrock.NewCatalogue(allOn(cp.client))
 	refresh(b, c)
-	ids := []string{haiku, "us." + sonnet45, "team-chat", teamChatARN, "cohere.embed-v4:0"}
+	ids := []string{micro, "us." + sonnet45, "team-chat", teamChatARN, "cohere.embed-v4:0"}
 	calls := len(cp.emu.Requests())
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -374,5 +377,57 @@ func BenchmarkLookup(b *testing.B) {
 	b.StopTimer()
 	if n := len(cp.emu.Requests()); n != calls {
 		b.Fatalf("lookups made %d control-plane calls, want 0", n-calls)
+	}
+}
+
+func TestCatalogueLegacy(t *testing.T) {
+	cp := newControlPlane(t)
+	c := bedrock.NewCatalogue(allOn(cp.client))
+	refresh(t, c)
+	for id, want := range map[string]bool{"us.anthropic.claude-opus-4-1-20250805-v1:0": true, "us." + haiku: false, micro: false} {
+		if m, ok := c.Lookup(id); !ok || m.Legacy != want {
+			t.Errorf("Lookup(%s): Legacy = %v (found %v), want %v", id, m.Legacy, ok, want)
+		}
+	}
+}
+
+// TestCatalogueDefaults checks that a configured default the catalogue does
+// not serve (retired, or not offered in the region) is replaced by a current
+// model through the region's profile, and a served one is kept.
+func TestCatalogueDefaults(t *testing.T) {
+	cp := newControlPlane(t)
+	tests := []struct {
+		name, chat, embedding, region string
+		wantChat, wantEmbedding       string
+	}{
+		{"served defaults kept", "us.anthropic.claude-sonnet-4-6", "cohere.embed-v4:0", "us-east-1", "us.anthropic.claude-sonnet-4-6", "cohere.embed-v4:0"},
+		{"retired chat default", "us.anthropic.claude-3-5-haiku-20241022-v1:0", "cohere.embed-multilingual-v3", "us-east-1", "us." + haiku, "cohere.embed-multilingual-v3"},
+		{"EU region", "eu.anthropic.claude-3-7-sonnet-20250219-v1:0", "amazon.titan-embed-text-v1:0", "eu-west-1", "eu." + haiku, "cohere.embed-multilingual-v3"},
+		{"no geographic profile", "apac.anthropic.claude-3-5-haiku-20241022-v1:0", "", "ap-south-1", "global." + haiku, "cohere.embed-multilingual-v3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := allOn(cp.client)
+			o.DefaultModel, o.DefaultEmbeddingModel, o.Region = tt.chat, tt.embedding, tt.region
+			c := bedrock.NewCatalogue(o)
+			if chat, emb := c.Defaults(); chat != tt.chat || emb != tt.embedding {
+				t.Errorf("before discovery: Defaults() = %s, %s; want the configured %s, %s", chat, emb, tt.chat, tt.embedding)
+			}
+			refresh(t, c)
+			if chat, emb := c.Defaults(); chat != tt.wantChat || emb != tt.wantEmbedding {
+				t.Errorf("Defaults() = %s, %s; want %s, %s", chat, emb, tt.wantChat, tt.wantEmbedding)
+			}
+		})
+	}
+}
+
+func TestDefaultChatModel(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1": "us." + haiku, "us-west-2": "us." + haiku, "eu-central-1": "eu." + haiku,
+		"ap-northeast-1": "global." + haiku, "sa-east-1": "global." + haiku,
+	} {
+		if got := bedrock.DefaultChatModel(region); got != want {
+			t.Errorf("DefaultChatModel(%s) = %s, want %s", region, got, want)
+		}
 	}
 }

@@ -13,7 +13,7 @@ type Model struct {
 	// Name is a human name (for application profiles, the name clients may use).
 	Name string
 	// FoundationModelID is the underlying foundation model, e.g.
-	// anthropic.claude-3-7-sonnet-20250219-v1:0; it decides the quirks below.
+	// anthropic.claude-sonnet-4-5-20250929-v1:0; it decides the quirks below.
 	FoundationModelID string
 	// Provider is the model provider as Bedrock names it (Anthropic, Amazon...).
 	Provider string
@@ -25,6 +25,9 @@ type Model struct {
 	Streaming bool
 	// Created is the Unix time shown in GET /models.
 	Created int64
+	// Legacy is true for a model Bedrock reports as LEGACY: still served,
+	// with an end-of-life date announced.
+	Legacy bool
 }
 
 // FoundationModelOf derives the foundation-model id from a model id: it strips
@@ -87,6 +90,8 @@ var familyQuirks = []struct {
 	{"anthropic.claude-opus-4-5", quirks{reasoningAnthropic, true, true, true, true}},
 	{"anthropic.claude-opus-4-6", quirks{reasoningAnthropic, true, true, true, true}},
 	{"anthropic.claude-opus-4-7", quirks{reasoningAnthropic, true, true, true, true}},
+	{"anthropic.claude-opus-4-8", quirks{reasoningAnthropic, true, true, true, true}},
+	{"anthropic.claude-sonnet-5", quirks{reasoningAnthropic, true, true, true, true}},
 	{"anthropic.claude-3-7", quirks{reasoningAnthropic, true, true, false, true}},
 	{"anthropic.claude-sonnet-4", quirks{reasoningAnthropic, true, true, false, true}},
 	{"anthropic.claude-opus-4", quirks{reasoningAnthropic, true, true, false, true}},

@@ -15,9 +15,9 @@ import (
 // Requests for the translation benchmarks: the load generator's request,
 // and a tool-using conversation with a system prompt and an extra_body field.
 const (
-	benchSmall = `{"model":"us.anthropic.claude-3-5-haiku-20241022-v1:0","messages":[{"role":"user","content":"Hello from the benchmark. Say something short."}],"max_tokens":64}`
+	benchSmall = `{"model":"us.anthropic.claude-haiku-4-5-20251001-v1:0","messages":[{"role":"user","content":"Hello from the benchmark. Say something short."}],"max_tokens":64}`
 
-	benchConversation = `{"model":"us.anthropic.claude-3-5-haiku-20241022-v1:0","temperature":0.2,"max_tokens":1024,"top_k":40,
+	benchConversation = `{"model":"us.anthropic.claude-haiku-4-5-20251001-v1:0","temperature":0.2,"max_tokens":1024,"top_k":40,
 "tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather for a city",
 "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}],
 "messages":[
@@ -33,7 +33,7 @@ const (
 
 func benchModel(tb testing.TB) bedrock.Model {
 	tb.Helper()
-	m, ok := bedrock.NewStaticCatalogue("us.anthropic.claude-3-5-haiku-20241022-v1:0").Lookup("us.anthropic.claude-3-5-haiku-20241022-v1:0")
+	m, ok := bedrock.NewStaticCatalogue("us.anthropic.claude-haiku-4-5-20251001-v1:0").Lookup("us.anthropic.claude-haiku-4-5-20251001-v1:0")
 	if !ok {
 		tb.Fatal("the static catalogue does not resolve its own model")
 	}
@@ -76,7 +76,7 @@ func BenchmarkStreamEvent(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	conv := call.NewStream("chatcmpl-bench", "us.anthropic.claude-3-5-haiku-20241022-v1:0", 1700000000)
+	conv := call.NewStream("chatcmpl-bench", "us.anthropic.claude-haiku-4-5-20251001-v1:0", 1700000000)
 	ev := &types.ConverseStreamOutputMemberContentBlockDelta{Value: types.ContentBlockDeltaEvent{
 		ContentBlockIndex: aws.Int32(0), Delta: &types.ContentBlockDeltaMemberText{Value: "Emulated reply to: Hello"}}}
 	b.ReportAllocs()

@@ -77,8 +77,8 @@ func translate(t *testing.T, tr *Translator, model, body string) (*Call, error) 
 }
 
 const (
-	claude   = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
-	claude45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+	claude   = "us.anthropic.claude-sonnet-4-5-20250929-v1:0" // budget thinking
+	claude45 = claude
 	llama    = "meta.llama3-1-8b-instruct-v1:0"
 )
 
@@ -155,7 +155,7 @@ func TestTranslateParameters(t *testing.T) {
 		}
 	})
 	t.Run("max_completion_tokens wins, stop string becomes a list, temperature capped at 1", func(t *testing.T) {
-		call, err := translate(t, tr, claude, `{`+msgs+`,"max_tokens":5,"max_completion_tokens":7,"stop":"END","temperature":1.5,"top_p":0.5}`)
+		call, err := translate(t, tr, llama, `{`+msgs+`,"max_tokens":5,"max_completion_tokens":7,"stop":"END","temperature":1.5,"top_p":0.5}`)
 		if err != nil {
 			t.Fatal(err)
 		}

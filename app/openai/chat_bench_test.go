@@ -10,7 +10,7 @@ import (
 // Request bodies for the decode benchmarks: the load generator's request,
 // and a tool-using conversation of the size coding agents send.
 const (
-	benchSmallRequest = `{"model":"us.anthropic.claude-3-5-haiku-20241022-v1:0","messages":[{"role":"user","content":"Hello from the benchmark. Say something short."}],"max_tokens":64,"stream":false}`
+	benchSmallRequest = `{"model":"us.anthropic.claude-haiku-4-5-20251001-v1:0","messages":[{"role":"user","content":"Hello from the benchmark. Say something short."}],"max_tokens":64,"stream":false}`
 
 	benchConversation = `{"model":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","temperature":0.2,"max_tokens":1024,"stream":true,
 "stream_options":{"include_usage":true},"top_k":40,

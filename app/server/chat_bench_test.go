@@ -30,7 +30,7 @@ func (d *discardWriter) Flush()                      {}
 // json.Marshal of the same chunk written with its SSE framing.
 func BenchmarkSSEChunk(b *testing.B) {
 	gin.SetMode(gin.ReleaseMode) // as New does
-	const model = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+	const model = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 	m, _ := bedrock.NewStaticCatalogue(model).Lookup(model)
 	tr := &bedrock.Translator{Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{})}
 	call, err := tr.Translate(context.Background(), &openai.ChatCompletionRequest{

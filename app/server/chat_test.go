@@ -25,7 +25,7 @@ import (
 	"github.com/openbedrock/gateway/app/server"
 )
 
-const modelClaude = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+const modelClaude = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 func userParams(text string) openaigo.ChatCompletionNewParams {
 	return openaigo.ChatCompletionNewParams{

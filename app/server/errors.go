@@ -91,6 +91,10 @@ func bedrockError(api smithy.APIError) *apiError {
 	case *types.AccessDeniedException:
 		return &apiError{Status: http.StatusForbidden, Type: openai.TypePermission, Code: "access_denied", Message: msg}
 	case *types.ResourceNotFoundException:
+		if strings.Contains(api.ErrorMessage(), "end of its life") {
+			return &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Code: "model_retired", Param: "model",
+				Message: msg + " Amazon Bedrock has retired this model; pick a current one from GET /models."}
+		}
 		return &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Code: "model_not_found", Param: "model", Message: msg}
 	case *types.ThrottlingException:
 		return &apiError{Status: http.StatusTooManyRequests, Type: openai.TypeRateLimit, Code: "rate_limit_exceeded", Message: msg, RetryAfter: 2}

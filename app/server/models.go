@@ -25,9 +25,10 @@ const maxSuggestions = 3
 // id in the catalogue (a map read, no I/O) and checks that the model serves
 // the endpoint.
 func (s *Server) resolveModelFor(id string, kind modelKind) (bedrock.Model, error) {
-	def, endpoint := s.opts.DefaultModel, "DEFAULT_MODEL"
+	chatDef, embDef := s.defaults()
+	def, endpoint := chatDef, "DEFAULT_MODEL"
 	if kind == kindEmbedding {
-		def, endpoint = s.opts.DefaultEmbeddingModel, "DEFAULT_EMBEDDING_MODEL"
+		def, endpoint = embDef, "DEFAULT_EMBEDDING_MODEL"
 	}
 	if id == "" {
 		id = def
@@ -38,6 +39,9 @@ func (s *Server) resolveModelFor(id string, kind modelKind) (bedrock.Model, erro
 	}
 	requested := id
 	id = s.alias(id)
+	if r, ok := bedrock.Retired(id); ok {
+		return bedrock.Model{}, s.retiredModel(requested, id, r)
+	}
 	m, ok := s.opts.Catalogue.Lookup(id)
 	if !ok {
 		keep := func(m bedrock.Model) bool { return m.IsEmbedding() == (kind == kindEmbedding) }
@@ -62,14 +66,47 @@ func (s *Server) alias(id string) string {
 		return target
 	}
 	if s.opts.AliasGPTModels {
+		chat, emb := s.defaults()
 		switch {
-		case strings.HasPrefix(id, "gpt-") && s.opts.DefaultModel != "":
-			return s.opts.DefaultModel
-		case strings.HasPrefix(id, "text-embedding-") && s.opts.DefaultEmbeddingModel != "":
-			return s.opts.DefaultEmbeddingModel
+		case strings.HasPrefix(id, "gpt-") && chat != "":
+			return chat
+		case strings.HasPrefix(id, "text-embedding-") && emb != "":
+			return emb
 		}
 	}
 	return id
+}
+
+// defaults returns the chat and embedding models used when a request names none.
+func (s *Server) defaults() (chat, embedding string) {
+	if s.opts.Defaults != nil {
+		return s.opts.Defaults()
+	}
+	return s.opts.DefaultModel, s.opts.DefaultEmbeddingModel
+}
+
+// retiredModel is the 404 for a model Bedrock has retired, naming its
+// successor as this gateway serves it (through the same geography's
+// profile when there is one), instead of Bedrock's "This model version has
+// reached the end of its life", which names neither.
+func (s *Server) retiredModel(requested, id string, r bedrock.Retirement) *apiError {
+	geo := "" // "us." for us.<retired id>: the successor through the same geography
+	if fm := bedrock.FoundationModelOf(id); !strings.HasPrefix(id, "arn:") {
+		geo = strings.TrimSuffix(id, fm)
+	}
+	successor := geo + r.Successor
+	for _, cand := range []string{successor, "global." + r.Successor, r.Successor} {
+		if listed(s.opts.Catalogue.List(), cand) {
+			successor = cand
+			break
+		}
+	}
+	msg := "The model '" + requested + "' has been retired by Amazon Bedrock"
+	if r.EndOfLife != "" {
+		msg += " (end of life " + r.EndOfLife + ")"
+	}
+	msg += "; use '" + successor + "' instead. GET " + s.opts.RoutePrefix + "/models lists the models."
+	return &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Param: "model", Code: "model_retired", Message: msg}
 }
 
 // unknownModel is the 404 for an id the catalogue does not know, with the
@@ -88,7 +125,11 @@ func modelObject(m bedrock.Model) openai.Model {
 	if owner == "" {
 		owner = "bedrock"
 	}
-	return openai.Model{ID: m.ListedID(), Object: "model", Created: m.Created, OwnedBy: owner}
+	out := openai.Model{ID: m.ListedID(), Object: "model", Created: m.Created, OwnedBy: owner}
+	if m.Legacy {
+		out.Lifecycle = "LEGACY"
+	}
+	return out
 }
 
 // handleListModels serves GET {prefix}/models: chat and embedding models,
@@ -99,7 +140,7 @@ func (s *Server) handleListModels(c *gin.Context) {
 	seen := make(map[string]bool, len(models))
 	for _, m := range models {
 		obj := modelObject(m)
-		if seen[obj.ID] {
+		if seen[obj.ID] || m.Legacy && s.opts.HideLegacy {
 			continue
 		}
 		seen[obj.ID] = true

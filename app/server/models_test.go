@@ -31,7 +31,7 @@ import (
 
 const (
 	catKey          = "sk-catalogue-test"
-	catHaiku        = "anthropic.claude-3-5-haiku-20241022-v1:0"
+	catHaiku        = "anthropic.claude-haiku-4-5-20251001-v1:0"
 	catDefaultModel = "us." + catHaiku
 	catTeamChatARN  = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
 	catSonnet45     = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -180,13 +180,13 @@ func apiError(tb testing.TB, err error, status int, code string) *openaigo.Error
 func TestModelsList(t *testing.T) {
 	g := newCatalogueGateway(t, catalogueGatewayOptions{})
 	ids := g.modelIDs(t)
-	for _, want := range []string{catHaiku, catDefaultModel, catSonnet45, "global.anthropic.claude-sonnet-4-20250514-v1:0",
+	for _, want := range []string{"amazon.nova-2-lite-v1:0", catDefaultModel, catSonnet45, "global.anthropic.claude-sonnet-4-6",
 		"team-chat", "batch-nova", "amazon.nova-micro-v1:0", "cohere.embed-multilingual-v3", "amazon.titan-embed-text-v2:0", "us.cohere.embed-v4:0"} {
 		if !slices.Contains(ids, want) {
 			t.Errorf("GET /models lacks %s", want)
 		}
 	}
-	for _, hidden := range []string{catTeamChatARN, "anthropic.claude-sonnet-4-5-20250929-v1:0"} {
+	for _, hidden := range []string{catTeamChatARN, "anthropic.claude-sonnet-4-5-20250929-v1:0", catHaiku, "us.anthropic.claude-3-5-haiku-20241022-v1:0"} {
 		if slices.Contains(ids, hidden) {
 			t.Errorf("GET /models lists %s", hidden)
 		}
@@ -239,7 +239,7 @@ func TestChatResolvesCatalogueIDs(t *testing.T) {
 		{catTeamChatARN, catTeamChatARN},
 		{"abc123", catTeamChatARN},
 		{catSonnet45, catSonnet45},
-		{"arn:aws:bedrock:us-east-1::foundation-model/" + catHaiku, catHaiku},
+		{"arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0", "amazon.nova-micro-v1:0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sent, func(t *testing.T) {
@@ -259,10 +259,10 @@ func TestChatResolvesCatalogueIDs(t *testing.T) {
 
 func TestChatModelErrors(t *testing.T) {
 	g := newCatalogueGateway(t, catalogueGatewayOptions{})
-	_, err := g.chat(t, "anthropic.claude-3-5-haiku")
+	_, err := g.chat(t, "anthropic.claude-haiku-4-5")
 	ae := apiError(t, err, http.StatusNotFound, "model_not_found")
-	if ae.Param != "model" || !strings.Contains(ae.Message, "'anthropic.claude-3-5-haiku'") || !strings.Contains(ae.Message, "Did you mean "+catHaiku) {
-		t.Errorf("message %q param %q: want the model named and %s suggested", ae.Message, ae.Param, catHaiku)
+	if ae.Param != "model" || !strings.Contains(ae.Message, "'anthropic.claude-haiku-4-5'") || !strings.Contains(ae.Message, "Did you mean ") || !strings.Contains(ae.Message, catDefaultModel) {
+		t.Errorf("message %q param %q: want the model named and %s suggested", ae.Message, ae.Param, catDefaultModel)
 	}
 	if strings.Count(ae.Message, ", ") > 2 {
 		t.Errorf("more than 3 suggestions: %q", ae.Message)
@@ -400,5 +400,93 @@ func TestModelsControlPlaneDeniedAtStart(t *testing.T) {
 	}
 	if st := g.health(t); st.Source != bedrock.SourceBedrock || st.Error != "" || st.Count < 20 {
 		t.Errorf("/health models after recovery: got %+v", st)
+	}
+}
+
+// TestRetiredModels checks that a model Bedrock retired gets a 404 naming
+// its successor as this gateway serves it, whether or not the catalogue was
+// discovered, and never Bedrock's bare end-of-life message.
+func TestRetiredModels(t *testing.T) {
+	for _, deny := range []bool{false, true} {
+		g := newCatalogueGateway(t, catalogueGatewayOptions{denyAtStart: deny})
+		tests := []struct{ sent, successor string }{
+			{"us.anthropic.claude-3-5-haiku-20241022-v1:0", catDefaultModel},
+			{"anthropic.claude-3-7-sonnet-20250219-v1:0", "global.anthropic.claude-sonnet-4-6"},
+			{"global.anthropic.claude-sonnet-4-20250514-v1:0", "global.anthropic.claude-sonnet-4-6"},
+		}
+		if deny { // static catalogue: the successor is named through the same geography
+			tests[1].successor = "anthropic.claude-sonnet-4-6"
+		}
+		for _, tt := range tests {
+			calls := len(g.emu.Requests())
+			_, err := g.chat(t, tt.sent)
+			ae := apiError(t, err, http.StatusNotFound, "model_retired")
+			if ae.Param != "model" || !strings.Contains(ae.Message, "'"+tt.sent+"'") || !strings.Contains(ae.Message, "use '"+tt.successor+"'") {
+				t.Errorf("deny=%v %s: message %q param %q, want the model and its successor %s named", deny, tt.sent, ae.Message, ae.Param, tt.successor)
+			}
+			if n := len(g.emu.Requests()); n != calls {
+				t.Errorf("deny=%v %s: %d calls reached Bedrock, want 0", deny, tt.sent, n-calls)
+			}
+		}
+	}
+}
+
+// TestRetiredModelFromBedrock checks the mapping of Bedrock's own
+// end-of-life error, for a retired model the gateway's table does not know.
+func TestRetiredModelFromBedrock(t *testing.T) {
+	const id = "anthropic.claude-2-retired-v1:0"
+	g := newCatalogueGateway(t, catalogueGatewayOptions{server: func(o *server.Options) { o.Catalogue = bedrock.NewStaticCatalogue() }})
+	g.emu.AddModel(bedrocktest.Model{ID: id, Name: "Old", Provider: "Anthropic", InputModalities: []string{"TEXT"}, OutputModalities: []string{"TEXT"},
+		Streaming: true, Status: bedrocktest.StatusEOL})
+	_, err := g.chat(t, id)
+	ae := apiError(t, err, http.StatusNotFound, "model_retired")
+	if ae.Param != "model" || !strings.Contains(ae.Message, "Amazon Bedrock has retired this model") {
+		t.Errorf("message %q param %q, want the retirement explained", ae.Message, ae.Param)
+	}
+}
+
+func TestModelsLegacy(t *testing.T) {
+	const legacy = "us.anthropic.claude-opus-4-1-20250805-v1:0"
+	g := newCatalogueGateway(t, catalogueGatewayOptions{})
+	resp, body := g.get(t, "/api/v1/models")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	var list struct {
+		Data []struct{ ID, Lifecycle string }
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		t.Fatal(err)
+	}
+	marked := map[string]string{}
+	for _, m := range list.Data {
+		marked[m.ID] = m.Lifecycle
+	}
+	if marked[legacy] != "LEGACY" || marked[catDefaultModel] != "" {
+		t.Errorf("lifecycle: %s = %q, %s = %q; want LEGACY and none", legacy, marked[legacy], catDefaultModel, marked[catDefaultModel])
+	}
+
+	hidden := newCatalogueGateway(t, catalogueGatewayOptions{server: func(o *server.Options) { o.HideLegacy = true }})
+	ids := hidden.modelIDs(t)
+	if slices.Contains(ids, legacy) || !slices.Contains(ids, catDefaultModel) {
+		t.Errorf("HideLegacy: list has %s: %v, has %s: %v; want hidden and shown", legacy, slices.Contains(ids, legacy), catDefaultModel, slices.Contains(ids, catDefaultModel))
+	}
+	if _, err := hidden.chat(t, legacy); err != nil {
+		t.Errorf("a hidden LEGACY model must still serve requests: %v", err)
+	}
+}
+
+// TestDefaultsFollowCatalogue checks that requests without a model use the
+// default the catalogue chose, not a configured one it replaced.
+func TestDefaultsFollowCatalogue(t *testing.T) {
+	g := newCatalogueGateway(t, catalogueGatewayOptions{server: func(o *server.Options) {
+		o.DefaultModel = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+		o.Defaults = func() (string, string) { return "us.amazon.nova-2-lite-v1:0", "cohere.embed-v4:0" }
+	}})
+	if _, err := g.chat(t, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.lastModelID(t); got != "us.amazon.nova-2-lite-v1:0" {
+		t.Errorf("Bedrock model id: got %s, want the catalogue's default", got)
 	}
 }

@@ -67,7 +67,7 @@ func netHandler(tb testing.TB, configure func(*server.Options)) (http.Handler, *
 	logs := &netLogs{}
 	o := server.Options{
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
-		Catalogue: bedrock.NewStaticCatalogue("us.anthropic.claude-3-5-haiku-20241022-v1:0"),
+		Catalogue: bedrock.NewStaticCatalogue("us.anthropic.claude-haiku-4-5-20251001-v1:0"),
 		Auth:      auth.NewStatic(auth.NewKey("default", netTestKey)),
 	}
 	configure(&o)

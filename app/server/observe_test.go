@@ -50,7 +50,7 @@ func newObservedHarness(tb testing.TB, configure ...func(*server.Options)) *obse
 	}
 	read, write := 0.3, 3.75
 	prices.Merge(&cost.Prices{Tokens: cost.TokenTable{Models: map[string]cost.ModelPrice{
-		"anthropic.claude-3-7-sonnet-20250219-v1:0": {TokenPrice: cost.TokenPrice{Input: 3, Output: 15, CacheRead: &read, CacheWrite: &write}},
+		"anthropic.claude-sonnet-4-5-20250929-v1:0": {TokenPrice: cost.TokenPrice{Input: 3, Output: 15, CacheRead: &read, CacheWrite: &write}},
 		modelTitan: {TokenPrice: cost.TokenPrice{Input: 0.02}},
 	}}})
 	delete(prices.Tokens.Models, modelLlama)

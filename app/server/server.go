@@ -85,6 +85,13 @@ type Options struct {
 
 	// DefaultEmbeddingModel is used when an embeddings request names no model.
 	DefaultEmbeddingModel string
+	// Defaults, when set, returns the chat and embedding defaults in effect
+	// (the catalogue replaces a configured default Bedrock does not serve);
+	// it takes precedence over DefaultModel and DefaultEmbeddingModel.
+	Defaults func() (chat, embedding string)
+	// HideLegacy leaves models Bedrock reports as LEGACY out of GET /models
+	// (HIDE_LEGACY_MODELS); they still serve requests.
+	HideLegacy bool
 	// ModelAliases maps names clients send to catalogue ids (MODEL_ALIASES).
 	ModelAliases map[string]string
 	// AliasGPTModels sends gpt-* to DefaultModel and text-embedding-* to

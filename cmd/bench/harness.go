@@ -299,7 +299,7 @@ func (h *harness) startup(emuURL string, ca, discovery bool) (time.Duration, flo
 	if err != nil {
 		return 0, 0, err
 	}
-	body := []byte(`{"model":"us.anthropic.claude-3-5-haiku-20241022-v1:0","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`)
+	body := []byte(`{"model":"us.anthropic.claude-haiku-4-5-20251001-v1:0","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`)
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	p, err := startProc("gateway", h.bin.gateway, nil, h.gatewayEnv(emuURL, addr, ca, discovery, "LOG_LEVEL=info"))
 	if err != nil {

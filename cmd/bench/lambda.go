@@ -111,7 +111,7 @@ func (h *harness) lambdaInit(ctx context.Context, emuURL string) (time.Duration,
 // albChatEvent is an ALB target-group event carrying a chat request, in the
 // shape of aws-lambda-go's events/testdata/alb-lambda-target-request-headers-only.json.
 func albChatEvent() ([]byte, error) {
-	body := `{"model":"us.anthropic.claude-3-5-haiku-20241022-v1:0","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`
+	body := `{"model":"us.anthropic.claude-haiku-4-5-20251001-v1:0","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`
 	ev := map[string]any{
 		"requestContext": map[string]any{"elb": map[string]any{
 			"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/bench/0123456789abcdef"}},

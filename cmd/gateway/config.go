@@ -74,9 +74,6 @@ type config struct {
 	observeConfig // metrics, request logs and prices (observe.go)
 }
 
-// defaultModel is used when neither the request nor DEFAULT_MODEL names one.
-const defaultModel = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-
 // loadConfig reads the configuration; it returns an error for any value it
 // cannot parse, naming the variable.
 func loadConfig(getenv func(string) string) (config, error) {
@@ -85,7 +82,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Host:           getenv("HOST"),
 		Port:           p.int("PORT", 8080),
 		RoutePrefix:    p.str("API_ROUTE_PREFIX", "/api/v1"),
-		DefaultModel:   p.str("DEFAULT_MODEL", defaultModel),
 		Region:         p.str("AWS_REGION", p.str("AWS_DEFAULT_REGION", "us-east-1")),
 		APIKey:         strings.TrimSpace(getenv("API_KEY")),
 		DisableAuth:    p.bool("DISABLE_AUTH", false),
@@ -111,6 +107,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LambdaMode:          p.str("LAMBDA_MODE", "alb"),
 		PprofAddr:           p.str("PPROF_ADDR", ""),
 	}
+	// Claude Haiku 4.5 through the region's profile, unless set.
+	c.DefaultModel = p.str("DEFAULT_MODEL", bedrock.DefaultChatModel(c.Region))
 	c.modelConfig = loadModelConfig(&p)
 	c.observeConfig = loadObserveConfig(&p)
 	c.LogLevel = slog.LevelInfo

@@ -53,3 +53,23 @@ func TestLoadConfigErrors(t *testing.T) {
 		t.Errorf("DISABLE_AUTH without a key: %v", err)
 	}
 }
+
+func TestDefaultModelFollowsRegion(t *testing.T) {
+	tests := []struct{ env, want string }{
+		{"", "us.anthropic.claude-haiku-4-5-20251001-v1:0"},
+		{"eu-west-1", "eu.anthropic.claude-haiku-4-5-20251001-v1:0"},
+		{"ap-southeast-1", "global.anthropic.claude-haiku-4-5-20251001-v1:0"},
+	}
+	for _, tt := range tests {
+		c, err := loadConfig(env("API_KEY", "k", "AWS_REGION", tt.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DefaultModel != tt.want {
+			t.Errorf("AWS_REGION=%q: DEFAULT_MODEL = %s, want %s", tt.env, c.DefaultModel, tt.want)
+		}
+	}
+	if c, _ := loadConfig(env("API_KEY", "k", "AWS_REGION", "eu-west-1", "DEFAULT_MODEL", "m")); c.DefaultModel != "m" {
+		t.Errorf("DEFAULT_MODEL=m: got %s", c.DefaultModel)
+	}
+}

@@ -154,7 +154,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	// not that it arrives incrementally.
 	t.Run("function-url stream", func(t *testing.T) {
 		rie := startRIE(t, dir, slices.Concat(gatewayEnv, []string{"LAMBDA_MODE=function-url"}))
-		prelude, body := rie.invokeStream(t, functionURLEvent(t, `{"model":"us.anthropic.claude-3-5-haiku-20241022-v1:0","stream":true,`+
+		prelude, body := rie.invokeStream(t, functionURLEvent(t, `{"model":"us.anthropic.claude-haiku-4-5-20251001-v1:0","stream":true,`+
 			`"messages":[{"role":"user","content":"Stream to me through the Function URL"}]}`))
 		if prelude.StatusCode != http.StatusOK {
 			t.Fatalf("got status %d, want 200; body:\n%s", prelude.StatusCode, body)
@@ -290,10 +290,10 @@ func checkModelsReply(tb testing.TB, r albReply) {
 	r.decode(tb, &list)
 	found := false
 	for _, m := range list.Data {
-		found = found || m.ID == "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+		found = found || m.ID == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 	}
 	if list.Object != "list" || !found {
-		tb.Errorf("got object %q with %d models, want a list holding us.anthropic.claude-3-5-haiku-20241022-v1:0 (from the emulator's catalogue)",
+		tb.Errorf("got object %q with %d models, want a list holding us.anthropic.claude-haiku-4-5-20251001-v1:0 (from the emulator's catalogue)",
 			list.Object, len(list.Data))
 	}
 }

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	catalogue, catalogueLoaded := newCatalogue(ctx, cfg, awsCfg, logger)
+	catalogue, catalogueLoaded, defaults := newCatalogue(ctx, cfg, awsCfg, logger)
 	obs, err := newObservability(cfg, catalogue, authn, stdout, logger)
 	if err != nil {
 		return err
@@ -101,6 +101,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		},
 
 		DefaultEmbeddingModel: cfg.DefaultEmbeddingModel,
+		Defaults:              defaults,
+		HideLegacy:            cfg.HideLegacy,
 		ModelAliases:          cfg.ModelAliases,
 		AliasGPTModels:        cfg.AliasGPTModels,
 

@@ -21,21 +21,27 @@ import (
 // Bedrock. The refresh loop ends with ctx.
 // The returned func reports whether the first load has ended (successful
 // or not); readiness waits for it.
-func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *slog.Logger) (server.Catalogue, func() bool) {
-	static := append([]string{cfg.DefaultModel, cfg.DefaultEmbeddingModel}, cfg.Models...)
+// The third result returns the chat and embedding defaults in effect: with
+// discovery, a configured default Bedrock does not serve (a retired model,
+// one not offered in the region) is replaced by a current one, with a warning.
+func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *slog.Logger) (server.Catalogue, func() bool, func() (string, string)) {
 	if !cfg.ModelDiscovery {
-		return bedrock.NewStaticCatalogue(static...), func() bool { return true }
+		static := append([]string{cfg.DefaultModel, cfg.DefaultEmbeddingModel}, cfg.Models...)
+		return bedrock.NewStaticCatalogue(static...), func() bool { return true }, nil
 	}
 	c := bedrock.NewCatalogue(bedrock.CatalogueOptions{
-		Client:              bedrockcp.NewFromConfig(awsCfg),
-		CrossRegion:         cfg.CrossRegionInference,
-		ApplicationProfiles: cfg.ApplicationProfiles,
-		Static:              static,
-		PageSize:            1000, // ListInferenceProfiles' maximum: one call per type
-		Logger:              logger,
+		Client:                bedrockcp.NewFromConfig(awsCfg),
+		CrossRegion:           cfg.CrossRegionInference,
+		ApplicationProfiles:   cfg.ApplicationProfiles,
+		Static:                cfg.Models,
+		DefaultModel:          cfg.DefaultModel,
+		DefaultEmbeddingModel: cfg.DefaultEmbeddingModel,
+		Region:                cfg.Region,
+		PageSize:              1000, // ListInferenceProfiles' maximum: one call per type
+		Logger:                logger,
 	})
 	go c.Run(ctx, cfg.ModelRefreshInterval)
-	return c, c.Loaded
+	return c, c.Loaded, c.Defaults
 }
 
 // modelConfig is the model catalogue's part of config.
@@ -49,6 +55,8 @@ type modelConfig struct {
 	ModelDiscovery       bool
 	CrossRegionInference bool
 	ApplicationProfiles  bool
+	// HideLegacy leaves LEGACY models out of GET /models (HIDE_LEGACY_MODELS).
+	HideLegacy bool
 	// ModelRefreshInterval is how often the catalogue is reloaded; 0 never.
 	ModelRefreshInterval time.Duration
 }
@@ -56,7 +64,8 @@ type modelConfig struct {
 // loadModelConfig reads the catalogue's variables; loadConfig calls it.
 func loadModelConfig(p *parser) modelConfig {
 	return modelConfig{
-		DefaultEmbeddingModel: p.str("DEFAULT_EMBEDDING_MODEL", "cohere.embed-multilingual-v3"),
+		DefaultEmbeddingModel: p.str("DEFAULT_EMBEDDING_MODEL", bedrock.DefaultEmbeddingModel),
+		HideLegacy:            p.bool("HIDE_LEGACY_MODELS", false),
 		Models:                p.list("MODELS", ""),
 		ModelAliases:          p.aliases("MODEL_ALIASES"),
 		AliasGPTModels:        p.bool("ALIAS_GPT_MODELS", false),

@@ -28,7 +28,7 @@ func TestLoadModelConfig(t *testing.T) {
 	maps.Copy(set, map[string]string{
 		"DEFAULT_EMBEDDING_MODEL": "amazon.titan-embed-text-v2:0",
 		"MODELS":                  "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/x, us.amazon.nova-pro-v1:0",
-		"MODEL_ALIASES":           "gpt-4o=us.anthropic.claude-sonnet-4-20250514-v1:0, gpt-4o-mini = amazon.nova-micro-v1:0",
+		"MODEL_ALIASES":           "gpt-4o=us.anthropic.claude-sonnet-4-6, gpt-4o-mini = amazon.nova-micro-v1:0",
 		"ALIAS_GPT_MODELS":        "true", "ENABLE_MODEL_DISCOVERY": "false", "ENABLE_CROSS_REGION_INFERENCE": "no",
 		"ENABLE_APPLICATION_INFERENCE_PROFILES": "0", "MODEL_REFRESH_INTERVAL": "0",
 	})
@@ -38,7 +38,7 @@ func TestLoadModelConfig(t *testing.T) {
 	}
 	want = modelConfig{DefaultEmbeddingModel: "amazon.titan-embed-text-v2:0",
 		Models:         []string{"arn:aws:bedrock:us-east-1:123456789012:provisioned-model/x", "us.amazon.nova-pro-v1:0"},
-		ModelAliases:   map[string]string{"gpt-4o": "us.anthropic.claude-sonnet-4-20250514-v1:0", "gpt-4o-mini": "amazon.nova-micro-v1:0"},
+		ModelAliases:   map[string]string{"gpt-4o": "us.anthropic.claude-sonnet-4-6", "gpt-4o-mini": "amazon.nova-micro-v1:0"},
 		AliasGPTModels: true}
 	if !equalModelConfig(c.modelConfig, want) {
 		t.Errorf("set: got %+v, want %+v", c.modelConfig, want)

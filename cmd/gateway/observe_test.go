@@ -38,7 +38,7 @@ func TestRunServesMetrics(t *testing.T) {
 	url := runGateway(t, emu, map[string]string{"METRICS_ADDR": addr, "PRICES_FILE": "testdata/prices-override.json"})
 	modelsHealth(t, url, func(m map[string]any) bool { return m["source"] == "bedrock" })
 
-	const modelID = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+	const modelID = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/chat/completions",
 		strings.NewReader(`{"model":"`+modelID+`","messages":[{"role":"user","content":"hi"}]}`))
 	req.Header.Set("Authorization", "Bearer run-key")

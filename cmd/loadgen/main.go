@@ -83,7 +83,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.Warmup, "warmup", 300*time.Millisecond, "unmeasured warm-up before the measured duration")
 	fs.IntVar(&c.Max, "max", 200000, "stop after this many measured requests")
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "per-request timeout")
-	fs.StringVar(&c.Model, "model", "us.anthropic.claude-3-5-haiku-20241022-v1:0", "chat model id")
+	fs.StringVar(&c.Model, "model", "us.anthropic.claude-haiku-4-5-20251001-v1:0", "chat model id")
 	fs.StringVar(&c.EmbedModel, "embed-model", "cohere.embed-multilingual-v3", "embedding model id (Cohere Embed v3 or Titan Text v2)")
 	fs.StringVar(&c.Prompt, "prompt", "Hello from the benchmark. Say something short.", "user message (may carry an @emulate directive)")
 	fs.IntVar(&c.MaxTokens, "max-tokens", 64, "max_tokens / maxTokens of chat requests")

@@ -25,7 +25,7 @@ import (
 
 const (
 	testKey    = "sk-loadgen-test"
-	chatModel  = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+	chatModel  = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 	embedModel = "cohere.embed-multilingual-v3"
 )
 

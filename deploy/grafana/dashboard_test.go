@@ -66,7 +66,7 @@ func registered(tb testing.TB) map[string]bool {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	const model = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+	const model = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 	reg, obs, err := prom.NewRegistry(metrics.Options{Prices: prices, Region: "us-east-1",
 		Catalogue: bedrock.NewStaticCatalogue(model), Version: "test", Runtime: "server"})
 	if err != nil {

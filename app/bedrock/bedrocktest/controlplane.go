@@ -106,6 +106,7 @@ func (e *Emulator) listFoundationModels(x *exchange) {
 	out := []modelSummary{}
 	for _, m := range e.catalogue().models {
 		switch {
+		case m.retired():
 		case q.Get("byProvider") != "" && !strings.EqualFold(q.Get("byProvider"), m.Provider):
 		case q.Get("byOutputModality") != "" && !slices.Contains(m.OutputModalities, q.Get("byOutputModality")):
 		case q.Get("byInferenceType") != "" && !slices.Contains(m.inferenceTypes(), q.Get("byInferenceType")):
@@ -123,6 +124,10 @@ func (e *Emulator) getFoundationModel(x *exchange) {
 	cat := e.catalogue()
 	for _, m := range cat.models {
 		if m.ID == x.req.ModelID || strings.HasPrefix(x.req.ModelID, "arn:") && strings.HasSuffix(x.req.ModelID, ":foundation-model/"+m.ID) {
+			if m.retired() {
+				writeError(x.w, &apiError{Type: "ResourceNotFoundException", Message: EndOfLifeMessage})
+				return
+			}
 			e.finish(x, map[string]any{"modelDetails": summaryOf(m)})
 			return
 		}

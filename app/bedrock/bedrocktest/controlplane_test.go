@@ -26,17 +26,28 @@ func TestListFoundationModels(t *testing.T) {
 		byID[aws.ToString(m.ModelId)] = m
 	}
 	for _, id := range []string{
-		"anthropic.claude-3-5-haiku-20241022-v1:0", "anthropic.claude-3-7-sonnet-20250219-v1:0",
-		"anthropic.claude-sonnet-4-20250514-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0",
+		"anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0",
+		"anthropic.claude-sonnet-4-6", "anthropic.claude-sonnet-4-5-20250929-v1:0",
 		"amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0",
-		"meta.llama3-1-8b-instruct-v1:0", "meta.llama3-3-70b-instruct-v1:0", "mistral.mistral-large-2407-v1:0",
-		"deepseek.r1-v1:0", "amazon.titan-embed-text-v1", "amazon.titan-embed-text-v2:0",
+		"anthropic.claude-opus-4-5-20251101-v1:0", "anthropic.claude-opus-4-6-v1", "anthropic.claude-opus-4-7",
+		"anthropic.claude-opus-4-8", "anthropic.claude-sonnet-5", "anthropic.claude-opus-4-1-20250805-v1:0",
+		"amazon.nova-2-lite-v1:0", "meta.llama4-maverick-17b-instruct-v1:0", "meta.llama4-scout-17b-instruct-v1:0",
+		"meta.llama3-1-8b-instruct-v1:0", "meta.llama3-3-70b-instruct-v1:0", "mistral.mistral-large-3-675b-instruct",
+		"deepseek.r1-v1:0", "deepseek.v3-v1:0", "deepseek.v3.2", "openai.gpt-oss-120b-1:0", "openai.gpt-oss-20b-1:0", "amazon.titan-embed-text-v1", "amazon.titan-embed-text-v2:0",
 		"cohere.embed-english-v3", "cohere.embed-multilingual-v3", "cohere.embed-v4:0",
 		"amazon.nova-2-multimodal-embeddings-v1:0",
 	} {
 		if _, ok := byID[id]; !ok {
 			t.Errorf("catalogue lacks %s", id)
 		}
+	}
+	for _, id := range []string{"anthropic.claude-3-5-haiku-20241022-v1:0", "anthropic.claude-sonnet-4-20250514-v1:0", "amazon.nova-premier-v1:0"} {
+		if _, ok := byID[id]; ok {
+			t.Errorf("catalogue lists %s, which Bedrock has retired", id)
+		}
+	}
+	if opus41 := byID["anthropic.claude-opus-4-1-20250805-v1:0"]; opus41.ModelLifecycle == nil || opus41.ModelLifecycle.Status != types.FoundationModelLifecycleStatusLegacy {
+		t.Errorf("Opus 4.1 lifecycle = %+v, want LEGACY", opus41.ModelLifecycle)
 	}
 	s45 := byID["anthropic.claude-sonnet-4-5-20250929-v1:0"]
 	if got := s45.InferenceTypesSupported; len(got) != 1 || got[0] != "INFERENCE_PROFILE" {
@@ -105,8 +116,8 @@ func TestListInferenceProfilesPaginates(t *testing.T) {
 	if len(ids) != want || pages != (want+defaultPageSize-1)/defaultPageSize {
 		t.Errorf("got %d profiles in %d pages, want %d profiles in %d pages", len(ids), pages, want, (want+defaultPageSize-1)/defaultPageSize)
 	}
-	for _, id := range []string{"us.anthropic.claude-3-5-haiku-20241022-v1:0", "eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
-		"apac.amazon.nova-pro-v1:0", "global.anthropic.claude-sonnet-4-20250514-v1:0", "abc123"} {
+	for _, id := range []string{"us.anthropic.claude-haiku-4-5-20251001-v1:0", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+		"apac.amazon.nova-pro-v1:0", "global.anthropic.claude-sonnet-4-6", "abc123"} {
 		if !slices.Contains(ids, id) {
 			t.Errorf("profiles lack %s", id)
 		}
@@ -204,5 +215,24 @@ func TestEndpointFromEnvironment(t *testing.T) {
 	}
 	if !ops["ListFoundationModels"] || !ops["Converse"] {
 		t.Errorf("emulator saw %v, want ListFoundationModels and Converse", ops)
+	}
+}
+
+// TestRetiredModel checks the end-of-life answer Bedrock gives for a
+// retired model, through its id, its profiles and GetFoundationModel.
+func TestRetiredModel(t *testing.T) {
+	srv := NewServer(t)
+	rt := runtimeClient(t, srv)
+	for _, id := range []string{"anthropic.claude-3-5-haiku-20241022-v1:0", "us.anthropic.claude-3-5-haiku-20241022-v1:0", "global.anthropic.claude-sonnet-4-20250514-v1:0"} {
+		_, err := converse(t, rt, id, "hi")
+		var nf *rttypes.ResourceNotFoundException
+		if !errors.As(err, &nf) || nf.ErrorMessage() != EndOfLifeMessage {
+			t.Errorf("Converse(%s) error = %v, want ResourceNotFoundException %q", id, err, EndOfLifeMessage)
+		}
+	}
+	_, err := controlClient(t, srv).GetFoundationModel(context.Background(), &bedrock.GetFoundationModelInput{ModelIdentifier: aws.String("anthropic.claude-3-5-haiku-20241022-v1:0")})
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) || nf.ErrorMessage() != EndOfLifeMessage {
+		t.Errorf("GetFoundationModel(retired) error = %v, want ResourceNotFoundException %q", err, EndOfLifeMessage)
 	}
 }

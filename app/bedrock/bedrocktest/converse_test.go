@@ -81,7 +81,7 @@ func TestConverseModelIdentifiers(t *testing.T) {
 		{"foundation model ARN", "arn:aws:bedrock:us-east-1::foundation-model/" + haiku},
 		{"system profile id (escaped colon)", "us." + haiku},
 		{"system profile ARN (escaped slash)", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us." + haiku},
-		{"global profile", "global.anthropic.claude-sonnet-4-20250514-v1:0"},
+		{"global profile", "global.anthropic.claude-sonnet-4-6"},
 		{"application profile ARN", "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"},
 	}
 	for _, tt := range tests {
@@ -96,7 +96,7 @@ func TestConverseModelIdentifiers(t *testing.T) {
 		})
 	}
 
-	for _, id := range []string{"anthropic.claude-9", "eu." + haiku, "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/nope"} {
+	for _, id := range []string{"anthropic.claude-9", "apac." + haiku, "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/nope"} {
 		_, err := converse(t, c, id, "hi")
 		var ve *types.ValidationException
 		if !errors.As(err, &ve) || ve.ErrorMessage() != "The provided model identifier is invalid." {
@@ -363,7 +363,7 @@ func TestConversePromptCache(t *testing.T) {
 func TestConverseThinkingDefaultsToReasoning(t *testing.T) {
 	srv := NewServer(t)
 	out, err := runtimeClient(t, srv).Converse(context.Background(), &bedrockruntime.ConverseInput{
-		ModelId:                      aws.String("us.anthropic.claude-3-7-sonnet-20250219-v1:0"),
+		ModelId:                      aws.String("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
 		Messages:                     []types.Message{userText("Why is the sky blue?")},
 		InferenceConfig:              &types.InferenceConfiguration{MaxTokens: aws.Int32(4096)},
 		AdditionalModelRequestFields: document.NewLazyDocument(map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": 2048}}),

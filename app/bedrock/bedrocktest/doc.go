@@ -52,6 +52,12 @@
 // DefaultApplicationProfiles unless WithModels / WithApplicationProfiles
 // replace it; AddModel and RemoveModel change it while running.
 //
+// The default catalogue is Bedrock in us-east-1 as of late 2026. Models
+// whose Status is StatusEOL are retired: neither they nor their profiles are
+// listed, and Converse, ConverseStream and GetFoundationModel naming them
+// answer 404 ResourceNotFoundException with EndOfLifeMessage, as Bedrock
+// does. LEGACY models are listed with that lifecycle status and served.
+//
 // Other routes answer 404 UnknownOperationException.
 //
 // # Default answers

@@ -13,7 +13,7 @@ func TestRoute(t *testing.T) {
 		method, path string
 		want         routed
 	}{
-		{"POST", "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse", routed{"Converse", haiku}},
+		{"POST", "/model/anthropic.claude-haiku-4-5-20251001-v1%3A0/converse", routed{"Converse", haiku}},
 		{"POST", "/model/us.x%3A0/converse-stream", routed{"ConverseStream", "us.x:0"}},
 		{"POST", "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.x%3A0/invoke",
 			routed{"InvokeModel", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.x:0"}},

@@ -29,7 +29,7 @@ func Example() {
 	})
 	ask := func(prompt string) {
 		out, err := client.Converse(context.Background(), &bedrockruntime.ConverseInput{
-			ModelId: aws.String("us.anthropic.claude-3-5-haiku-20241022-v1:0"),
+			ModelId: aws.String("us.anthropic.claude-haiku-4-5-20251001-v1:0"),
 			Messages: []types.Message{{
 				Role:    types.ConversationRoleUser,
 				Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: prompt}},

@@ -21,7 +21,7 @@ import (
 )
 
 // haiku is the default model of the tests: on-demand, text only.
-const haiku = "anthropic.claude-3-5-haiku-20241022-v1:0"
+const haiku = "anthropic.claude-haiku-4-5-20251001-v1:0"
 
 // runtimeClient returns the real Bedrock Runtime client pointed at srv, with
 // retries off so injected errors are seen once.

@@ -441,7 +441,7 @@ func checkAdditionalFields(c *call) *apiError {
 
 // supportsThinking reports whether an Anthropic model has extended thinking.
 func supportsThinking(id string) bool {
-	for _, f := range []string{"claude-3-7-sonnet", "claude-sonnet-4", "claude-opus-4", "claude-haiku-4-5"} {
+	for _, f := range []string{"claude-3-7-sonnet", "claude-sonnet-4", "claude-opus-4", "claude-haiku-4-5", "claude-sonnet-5"} {
 		if strings.Contains(id, f) {
 			return true
 		}
@@ -456,7 +456,7 @@ func checkSampling(c *call) *apiError {
 	if ic == nil || ic.Temperature == nil || ic.TopP == nil {
 		return nil
 	}
-	for _, f := range []string{"claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-6", "claude-opus-4-6"} {
+	for _, f := range []string{"claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-6", "claude-opus-4-6", "claude-opus-4-7", "claude-opus-4-8", "claude-sonnet-5"} {
 		if strings.Contains(c.model.ID, f) {
 			return modelError("`temperature` and `top_p` cannot both be specified for this model. Please use only one.")
 		}
@@ -515,7 +515,7 @@ func supportsCaching(id string) bool {
 	if strings.HasPrefix(id, "amazon.nova-") {
 		return true
 	}
-	for _, f := range []string{"claude-3-5-haiku", "claude-3-7-sonnet", "claude-sonnet-4", "claude-opus-4", "claude-haiku-4-5"} {
+	for _, f := range []string{"claude-3-5-haiku", "claude-3-7-sonnet", "claude-sonnet-4", "claude-opus-4", "claude-haiku-4-5", "claude-sonnet-5"} {
 		if strings.Contains(id, f) {
 			return true
 		}

@@ -19,8 +19,8 @@ import (
 
 // The test model ids and helpers are those of package prom's tests.
 const (
-	listed   = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
-	sonnet37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+	listed   = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+	sonnet45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 	unpriced = "acme.unpriced-v1"
 )
 
@@ -34,7 +34,7 @@ func testPrices(tb testing.TB) *cost.Prices {
 	}
 	read, write := 0.3, 3.75
 	p.Merge(&cost.Prices{Tokens: cost.TokenTable{Models: map[string]cost.ModelPrice{
-		sonnet37: {TokenPrice: cost.TokenPrice{Input: 3, Output: 15, CacheRead: &read, CacheWrite: &write}},
+		sonnet45: {TokenPrice: cost.TokenPrice{Input: 3, Output: 15, CacheRead: &read, CacheWrite: &write}},
 	}}})
 	delete(p.Tokens.Models, unpriced)
 	return p

@@ -18,8 +18,8 @@ import (
 )
 
 const (
-	listed   = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
-	sonnet37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+	listed   = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+	sonnet37 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 	unpriced = "acme.unpriced-v1"
 )
 

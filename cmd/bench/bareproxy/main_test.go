@@ -32,7 +32,7 @@ func TestProxyForwardsConverseAndStreams(t *testing.T) {
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	base := strings.TrimPrefix(strings.TrimSpace(line), "listening on ")
 
-	model := url.PathEscape("us.anthropic.claude-3-5-haiku-20241022-v1:0")
+	model := url.PathEscape("us.anthropic.claude-haiku-4-5-20251001-v1:0")
 	body := `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`
 	for _, tc := range []struct{ op, want string }{
 		{"converse", `"output"`},
