@@ -9,12 +9,18 @@ DEMO_KEY ?= demo-key
 DEMO_PORT ?= 8080
 EMULATOR_PORT ?= 4000
 
-.PHONY: help build build-lambda test test-go lint fmt-check vet demo bench bench-smoke tools clean docker
+# The gateway's module is the repository root; the benchmark harness and
+# the deploy-file tests are modules of their own (bench/, deploy/) so their
+# heavy dependencies stay out of the gateway's go.mod. Each replaces the
+# gateway's module with ../, so a fresh clone builds them all.
+MODULES := . bench deploy
+
+.PHONY: help build build-lambda demo docker test fmt-check vet test-go bench bench-smoke tools clean
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## Build the gateway, the Bedrock emulator and the canary into bin/.
+build: ## Build the gateway and the Bedrock emulator into bin/ (make demo runs them).
 	CGO_ENABLED=0 $(GO) build -tags nomsgpack -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gateway ./cmd/gateway
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/bedrock-emulator ./cmd/bedrock-emulator
 
@@ -41,40 +47,39 @@ docker: ## Build the gateway and canary images (Docker with BuildKit; multi-arch
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
 	docker build --build-arg VERSION=$(VERSION) --target canary -t $(IMAGE)-canary:$(VERSION) .
 
-test: tools fmt-check vet lint-template test-go ## Everything CI runs: gofmt, go vet (both builds), cfn-lint, go test -race.
+test: tools fmt-check vet lint-template test-go ## Everything CI runs: gofmt, go vet (both builds), cfn-lint, go test -race, in every module.
 
-fmt-check:
+fmt-check: ## gofmt check of every Go file of every module.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-vet:
-	$(GO) vet ./...
-	$(GO) vet -tags lambda ./...
+vet: ## go vet, server and Lambda builds, in every module.
+	@set -e; for m in $(MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet ./... && $(GO) vet -tags lambda ./...); done
 
 # The second run compiles the Lambda entry point into the packages with
 # lambda-tagged files. The Lambda build itself runs under RIE in
 # cmd/gateway's TestLambdaUnderRIE, which builds its own bootstrap.
-test-go:
-	$(GO) test -race -count=1 ./...
+test-go: ## go test -race in every module, and cmd/gateway with -tags lambda.
+	@set -e; for m in $(MODULES); do echo "go test ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...); done
 	$(GO) test -race -count=1 -tags lambda ./cmd/gateway/...
 
 bench: ## Benchmark the gateway against a bare proxy and the emulator (about 8 minutes): bench/REPORT.md, bench/chart.svg.
-	$(GO) run ./cmd/bench
+	cd bench && $(GO) run ./cmd/bench
 
-bench-smoke: ## A seconds-long run of the benchmark harness; make test runs it too (cmd/bench TestBenchSmoke).
-	$(GO) test -count=1 -run '^TestBenchSmoke$$' ./cmd/bench
+bench-smoke: ## A seconds-long run of the benchmark harness; make test runs it too (bench/cmd/bench TestBenchSmoke).
+	cd bench && $(GO) test -count=1 -run '^TestBenchSmoke$$' ./cmd/bench
 
 # tools installs what the tests need and a fresh machine may lack. Add other
 # tools as prerequisites: `tools: tools-x`.
 tools: tools-moto tools-rie ## Install missing test tools (moto_server for the API-key store tests, the Lambda RIE).
 
-.PHONY: tools-moto tools-rie
+.PHONY: tools-moto tools-rie lint-template build-GatewayFunction build-GatewayStreamFunction build-CanaryFunction
 # The Lambda Runtime Interface Emulator is a Go tool pinned in go.mod; the
 # tests build it themselves, this puts it in $(go env GOPATH)/bin for manual runs.
-tools-rie:
+tools-rie: ## go install the Lambda Runtime Interface Emulator pinned in go.mod.
 	$(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 
-tools-moto:
+tools-moto: ## pip install moto_server when it is missing.
 	@command -v moto_server >/dev/null 2>&1 || pip install 'moto[server]'
 
 clean: ## Remove build output.
@@ -83,7 +88,6 @@ clean: ## Remove build output.
 # --- AWS SAM (template.yaml). `sam build` runs build-<LogicalId> for each
 # function with BuildMethod makefile, with ARTIFACTS_DIR set. For x86_64:
 # GOARCH_LAMBDA=amd64 sam build, and deploy with Architecture=x86_64.
-.PHONY: lint-template build-GatewayFunction build-GatewayStreamFunction build-CanaryFunction
 
 lint-template: ## Lint template.yaml with cfn-lint (pip-installed when missing); warnings fail too.
 	@command -v cfn-lint >/dev/null 2>&1 || pip install cfn-lint

@@ -32,24 +32,27 @@ type binaries struct {
 
 // build compiles the server binaries (as `make build` does: static,
 // stripped) and, when lambda is set, the Lambda bootstrap and the Runtime
-// Interface Emulator, into dir.
+// Interface Emulator, into dir. The gateway's binaries build in its module
+// (repo), the load generator and the bare proxy in this one (repo/bench).
 func build(ctx context.Context, repo, dir string, lambda bool) (*binaries, error) {
 	start := time.Now()
 	b := &binaries{}
+	benchModule := filepath.Join(repo, "bench")
 	jobs := []struct {
-		out  *string
-		name string
-		args []string
+		out    *string
+		name   string
+		module string
+		args   []string
 	}{
 		// The tags and flags of `make build` and `make build-lambda`.
-		{&b.gateway, "gateway", []string{"-tags", "nomsgpack", "-trimpath", "-ldflags", "-s -w -X main.version=bench", "./cmd/gateway"}},
-		{&b.emulator, "bedrock-emulator", []string{"-trimpath", "-ldflags", "-s -w", "./cmd/bedrock-emulator"}},
-		{&b.loadgen, "loadgen", []string{"-trimpath", "-ldflags", "-s -w", "./cmd/loadgen"}},
-		{&b.proxy, "bareproxy", []string{"-trimpath", "-ldflags", "-s -w", "./cmd/bench/bareproxy"}},
+		{&b.gateway, "gateway", repo, []string{"-tags", "nomsgpack", "-trimpath", "-ldflags", "-s -w -X main.version=bench", "./cmd/gateway"}},
+		{&b.emulator, "bedrock-emulator", repo, []string{"-trimpath", "-ldflags", "-s -w", "./cmd/bedrock-emulator"}},
+		{&b.loadgen, "loadgen", benchModule, []string{"-trimpath", "-ldflags", "-s -w", "./cmd/loadgen"}},
+		{&b.proxy, "bareproxy", benchModule, []string{"-trimpath", "-ldflags", "-s -w", "./cmd/bareproxy"}},
 	}
 	for _, j := range jobs {
 		*j.out = filepath.Join(dir, j.name)
-		if err := goBuild(ctx, repo, *j.out, nil, j.args...); err != nil {
+		if err := goBuild(ctx, j.module, *j.out, nil, j.args...); err != nil {
 			return nil, err
 		}
 	}

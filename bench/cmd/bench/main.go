@@ -10,8 +10,11 @@
 // and the hot-path micro-benchmarks, and writes a Markdown report and an
 // SVG chart.
 //
-//	go run ./cmd/bench                      # full profile: bench/REPORT.md, bench/chart.svg
-//	go run ./cmd/bench -profile smoke -out /tmp/r.md -chart /tmp/c.svg
+//	cd bench && go run ./cmd/bench          # full profile: bench/REPORT.md, bench/chart.svg
+//	cd bench && go run ./cmd/bench -profile smoke -out /tmp/r.md -chart /tmp/c.svg
+//
+// It lives in the bench module (bench/go.mod), apart from the gateway's, and
+// finds the gateway's module through that module's replace directive.
 //
 // It notes the machine's load before the run and flags runs during which
 // other processes used the CPU, so a skewed report says so.
@@ -46,7 +49,7 @@ type options struct {
 	Profile   string
 	Out       string // Markdown report
 	Chart     string // SVG chart
-	Repo      string // module root; found from the working directory when empty
+	Repo      string // the gateway's module root; found through bench/go.mod when empty
 	Keep      bool   // keep the work directory (binaries, raw profiles)
 	QuietWait time.Duration
 }
@@ -58,7 +61,7 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	fs.StringVar(&o.Profile, "profile", "full", "full (make bench) or smoke (seconds; the Go test)")
 	fs.StringVar(&o.Out, "out", "", "report path (default: bench/REPORT.md in the repository)")
 	fs.StringVar(&o.Chart, "chart", "", "chart path (default: bench/chart.svg in the repository)")
-	fs.StringVar(&o.Repo, "repo", "", "repository root (default: the module containing the working directory)")
+	fs.StringVar(&o.Repo, "repo", "", "the gateway's repository root (default: the directory bench/go.mod replaces the gateway's module with)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory with the binaries and raw profiles")
 	fs.DurationVar(&o.QuietWait, "quiet-wait", -1, "wait up to this long for the 1-minute load to fall to 1.5 before starting (default: the profile's)")
 	if err := fs.Parse(args); err != nil {
@@ -150,17 +153,22 @@ func (o options) resolve(ctx context.Context) (options, error) {
 	return o, nil
 }
 
+// moduleRoot is the directory of the gateway's module as the bench module
+// sees it: its replace directive points at the repository root.
 func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", gatewayModule).Output()
 	if err != nil {
-		return "", fmt.Errorf("find the module root: %w", err)
+		return "", fmt.Errorf("find the gateway's module (run inside the bench module, or pass -repo): %w", err)
 	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("find the module root: not inside a Go module; pass -repo")
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		return "", errors.New("find the gateway's module: go list gave no directory; pass -repo")
 	}
-	return filepath.Dir(mod), nil
+	return dir, nil
 }
+
+// gatewayModule is the module path of the gateway.
+const gatewayModule = "github.com/openbedrock/gateway"
 
 func writeReport(rep *report, o options) error {
 	for _, f := range []struct{ path, body string }{{o.Out, rep.markdown()}, {o.Chart, rep.chartSVG()}} {
