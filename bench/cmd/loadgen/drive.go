@@ -105,7 +105,12 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 	ctx, cancel := context.WithDeadline(ctx, end.Add(cfg.Timeout))
 	defer cancel()
 
-	var measured, total, inFlight, peak atomic.Int64
+	// completed counts measured requests that finished. A run lasts until
+	// end and until one measured request finished: on a loaded machine a
+	// short run's only requests may all start in the warm-up, and a run
+	// that measured nothing would say nothing.
+	var measured, completed, total, inFlight, peak atomic.Int64
+	var overran atomic.Bool
 	workers := make([]worker, cfg.Concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
@@ -115,7 +120,10 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 			for ctx.Err() == nil {
 				start := time.Now()
 				if !start.Before(end) {
-					return
+					if completed.Load() > 0 {
+						return
+					}
+					overran.Store(true)
 				}
 				measure := !start.Before(measureFrom)
 				if measure && measured.Add(1) > int64(cfg.Max) {
@@ -130,6 +138,7 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 				if !measure {
 					continue
 				}
+				completed.Add(1)
 				if err != nil {
 					if ctx.Err() != nil && time.Now().After(end) {
 						return // cut off by the run's end, not a failure
@@ -151,7 +160,7 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(measureFrom)
-	if last := end.Sub(measureFrom); elapsed > last {
+	if last := end.Sub(measureFrom); elapsed > last && !overran.Load() {
 		elapsed = last // the tail after the end is a request finishing, not throughput
 	}
 

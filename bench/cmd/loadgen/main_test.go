@@ -300,3 +300,19 @@ func TestSpreadSeesChunkGaps(t *testing.T) {
 		}
 	}
 }
+
+// TestRunOutlastsSlowRequests runs against a server slower than the whole
+// run: every request starts in the warm-up and ends after the measured
+// window. The run still measures one, as on a loaded machine, instead of
+// failing with nothing measured.
+func TestRunOutlastsSlowRequests(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(60 * time.Millisecond)
+		fmt.Fprint(w, `{"choices":[{"message":{"content":"ok"}}]}`)
+	}))
+	defer srv.Close()
+	res := runJSON(t, "-api", "openai", "-url", srv.URL, "-scenario", "chat", "-c", "1", "-d", "10ms", "-warmup", "5ms")
+	if res.Requests < 1 || res.Errors != 0 {
+		t.Errorf("got %d requests, %d errors (%q); want one measured request", res.Requests, res.Errors, res.ErrorSamples)
+	}
+}
