@@ -128,6 +128,12 @@ func TestInvokeAnthropicRejects(t *testing.T) {
 			}
 		})
 	}
+	// A retired model is at its end of life.
+	_, err := invokeClaude(t, c, "anthropic.claude-3-5-haiku-20241022-v1:0", `{}`)
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Errorf("retired model: got %v, want ResourceNotFoundException", err)
+	}
 	// The betas Bedrock knows pass.
 	if _, err := invokeClaude(t, c, sonnet45p, `{"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["interleaved-thinking-2025-05-14"],"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`); err != nil {
 		t.Errorf("a known beta: %v", err)
@@ -250,7 +256,7 @@ func TestCountTokens(t *testing.T) {
 		t.Errorf("got %d input tokens, want 101", got)
 	}
 	out, err = c.CountTokens(context.Background(), &bedrockruntime.CountTokensInput{
-		ModelId: aws.String(haiku),
+		ModelId: aws.String("us.anthropic.claude-haiku-4-5-20251001-v1:0"),
 		Input:   &types.CountTokensInputMemberConverse{Value: types.ConverseTokensRequest{Messages: []types.Message{userText(strings.Repeat("b", 40))}}},
 	})
 	if err != nil {

@@ -49,6 +49,10 @@ func (e *Emulator) countTokens(x *exchange) {
 		writeError(x.w, validation("The provided model identifier is invalid."))
 		return
 	}
+	if m.retired() {
+		writeError(x.w, &apiError{Type: "ResourceNotFoundException", Message: EndOfLifeMessage})
+		return
+	}
 	var req countTokensRequest
 	if err := decodeStrict(x.req.Body, &req); err != nil {
 		writeError(x.w, bodyError(err, (*shapeError).converseMessage))

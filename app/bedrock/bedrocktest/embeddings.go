@@ -31,6 +31,10 @@ func (e *Emulator) invokeModel(x *exchange) {
 		writeError(x.w, validation("The provided model identifier is invalid."))
 		return
 	}
+	if m.retired() {
+		writeError(x.w, &apiError{Type: "ResourceNotFoundException", Message: EndOfLifeMessage})
+		return
+	}
 	if m.isAnthropic() {
 		e.invokeAnthropic(x, m)
 		return
