@@ -2,10 +2,8 @@ package bedrock
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -15,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	bedrockcp "github.com/aws/aws-sdk-go-v2/service/bedrock"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
-	"github.com/aws/smithy-go"
 )
 
 // ControlPlane is the part of the Bedrock control-plane client the
@@ -191,7 +188,7 @@ func (c *Catalogue) Refresh(ctx context.Context) error {
 	snap, err := c.discover(ctx)
 	if err != nil {
 		c.failures.Add(1)
-		code := ErrorCode(err)
+		code := Classify(err).Code
 		c.lastErr.Store(&code)
 		c.log.WarnContext(ctx, "model catalogue refresh failed; keeping the previous list",
 			"err", err, "error_code", code, "source", c.Status().Source, "failures", c.failures.Load())
@@ -361,23 +358,4 @@ func (b *snapshotBuilder) add(m Model, keys ...string) {
 			b.index[k] = i
 		}
 	}
-}
-
-// ErrorCode names an AWS error by its code (AccessDeniedException,
-// ThrottlingException...) or its kind (Timeout, ConnectionError), for
-// status reports that must not carry hostnames or messages.
-func ErrorCode(err error) string {
-	var api smithy.APIError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &api):
-		return api.ErrorCode()
-	case errors.Is(err, context.DeadlineExceeded):
-		return "Timeout"
-	case errors.Is(err, context.Canceled):
-		return "Canceled"
-	case errors.As(err, &netErr):
-		return "ConnectionError"
-	}
-	return "Error"
 }

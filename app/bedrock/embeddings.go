@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,7 +178,7 @@ func (e *Embedder) tokenizer() *Tokenizer {
 func (e *Embedder) Embed(ctx context.Context, m Model, req *openai.EmbeddingRequest) (*openai.EmbeddingResponse, error) {
 	fam := embeddingFamilyOf(m)
 	if fam == nil {
-		return nil, &RequestError{Status: http.StatusBadRequest, Param: "model", Code: "model_not_supported",
+		return nil, &RequestError{Param: "model", Code: "model_not_supported",
 			Message: fmt.Sprintf("The model '%s' is not a supported embedding model (Titan Text Embeddings v1/v2, Cohere Embed v3/v4, Nova Multimodal Embeddings).", m.ID)}
 	}
 	format := req.EncodingFormat

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"errors"
 	"sync"
 	"time"
 
@@ -93,32 +92,12 @@ func (ex *Exchange) ErrorType() string {
 	return ex.errorType
 }
 
-// exceptions are the error types used as label values; others are "other".
-var exceptions = map[string]bool{
-	"AccessDeniedException": true, "ValidationException": true, "ConflictException": true,
-	"ServiceQuotaExceededException": true, "ResourceNotFoundException": true, "ModelTimeoutException": true,
-	"ModelErrorException": true, "ModelStreamErrorException": true, "ThrottlingException": true,
-	"ModelNotReadyException": true, "InternalServerException": true, "ServiceUnavailableException": true,
-	"Timeout": true, "ConnectionError": true,
-}
-
-// ExceptionType names a Bedrock error for metrics: its exception type, a
-// timeout or connection error, or "other"; "" for a cancelled request (the
-// client went away: not Bedrock's failure) and for nil.
+// ExceptionType names a Bedrock error for metrics (bedrock.Error.Label):
+// its exception type, a timeout or connection error, or "other"; "" for a
+// cancelled request (the client went away: not Bedrock's failure) and for nil.
 func ExceptionType(err error) string {
 	if err == nil {
 		return ""
 	}
-	code := bedrock.ErrorCode(err)
-	switch {
-	case code == "Canceled":
-		return ""
-	case exceptions[code]:
-		return code
-	}
-	var te interface{ Timeout() bool }
-	if errors.As(err, &te) && te.Timeout() {
-		return "Timeout"
-	}
-	return "other"
+	return bedrock.Classify(err).Label()
 }

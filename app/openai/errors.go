@@ -24,3 +24,16 @@ const (
 	TypeServer         = "server_error"
 	TypeUnavailable    = "service_unavailable_error"
 )
+
+// NewError returns the envelope of an error of type typ; code and param
+// are null when empty.
+func NewError(typ, code, param, message string) ErrorResponse {
+	out := ErrorResponse{Error: Error{Message: message, Type: typ}}
+	if param != "" {
+		out.Error.Param = &param
+	}
+	if code != "" {
+		out.Error.Code = &code
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -442,13 +443,52 @@ func TestChatBedrockErrors(t *testing.T) {
 				body := `{"messages":[{"role":"user","content":"x"}],"stream":` + map[bool]string{false: "false", true: "true"}[stream] + `}`
 				resp := h.post(t, "/api/v1/chat/completions", testKey, body)
 				e := checkError(t, resp, tt.status, "")
-				if e["code"] != tt.code || !strings.Contains(e["message"].(string), "emulated failure") {
+				// Only a validation error passes Bedrock's text on: it says
+				// what to fix. Others have a message of the gateway's.
+				passed := strings.Contains(e["message"].(string), "emulated failure")
+				if e["code"] != tt.code || passed != (tt.exception == "ValidationException") {
 					t.Errorf("error %v, want code %s", e, tt.code)
 				}
 				if got := resp.Header.Get("Retry-After") != ""; got != tt.retryAfter {
 					t.Errorf("Retry-After present %v, want %v", got, tt.retryAfter)
 				}
 			})
+		}
+	}
+}
+
+// TestBedrockTextStaysInTheLog: a real AccessDenied names the account and
+// the gateway's role; the client gets a clean message, the log the text.
+// A ValidationException's text reaches the client without ARNs or account ids.
+func TestBedrockTextStaysInTheLog(t *testing.T) {
+	const (
+		account = "123456789012"
+		role    = "arn:aws:sts::123456789012:assumed-role/gateway-prod/i-0abc"
+	)
+	denied := "User: " + role + " is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/x because no identity-based policy allows the bedrock:InvokeModel action"
+	tests := []struct {
+		exception, message string
+		status             int
+		want               string // in the client's message
+	}{
+		{"AccessDeniedException", denied, 403, "denied the gateway access"},
+		{"ValidationException", "The provided model " + role + " in account " + account + " does not support tools", 400, "does not support tools"},
+	}
+	for _, tt := range tests {
+		for _, stream := range []bool{false, true} {
+			h := newHarness(t)
+			h.emu.Script(func(bedrocktest.Request) *bedrocktest.Reply {
+				return &bedrocktest.Reply{Error: &bedrocktest.Error{Type: tt.exception, Message: tt.message}}
+			})
+			resp := h.post(t, "/api/v1/chat/completions", testKey, `{"stream":`+strconv.FormatBool(stream)+`,"messages":[{"role":"user","content":"x"}]}`)
+			e := checkError(t, resp, tt.status, "")
+			msg := e["message"].(string)
+			if strings.Contains(msg, account) || strings.Contains(msg, "arn:") || !strings.Contains(msg, tt.want) {
+				t.Errorf("%s (stream %v): client told %q", tt.exception, stream, msg)
+			}
+			if !strings.Contains(h.logs.String(), role) {
+				t.Errorf("%s (stream %v): Bedrock's text is not in the log:\n%s", tt.exception, stream, h.logs.String())
+			}
 		}
 	}
 }
@@ -494,7 +534,7 @@ func TestChatMidStreamError(t *testing.T) {
 		n++
 	}
 	err := stream.Err()
-	if err == nil || !strings.Contains(err.Error(), "model broke") || n == 0 {
+	if err == nil || !strings.Contains(err.Error(), "model_error") || strings.Contains(err.Error(), "model broke") || n == 0 {
 		t.Fatalf("got %d chunks then err %v, want chunks then the model error", n, err)
 	}
 	resp := h.post(t, "/api/v1/chat/completions", testKey, `{"stream":true,"messages":[{"role":"user","content":"x"}]}`)

@@ -54,12 +54,12 @@ func decodeEmbeddingRequest(r io.Reader) (*openai.EmbeddingRequest, error) {
 	var req openai.EmbeddingRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		if errors.Is(err, openai.ErrEmbeddingInput) {
-			return nil, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: "input", Code: "invalid_type", Message: err.Error()}
+			return nil, invalidRequest("input", "invalid_type", err.Error())
 		}
 		if err := decodeJSON(bytes.NewReader(body), &req); err != nil {
 			return nil, err // the usual messages for everything else
 		}
-		return nil, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Code: "invalid_request", Message: "Invalid request body: " + err.Error()}
+		return nil, invalidRequest("", "invalid_request", "Invalid request body: "+err.Error())
 	}
 	return &req, nil
 }
@@ -71,7 +71,7 @@ func embeddingError(err error) error {
 		return err
 	}
 	ae := *toAPIError(ie.Err)
-	if ae.Status == statusClientClosed || ae.Code == "internal_error" {
+	if ae.kind == kindClientClosed || ae.kind == kindInternal {
 		return &ae
 	}
 	ae.Message = ie.Inputs() + ": " + ae.Message

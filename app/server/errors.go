@@ -1,15 +1,11 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
-	"github.com/aws/smithy-go"
 	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/bedrock"
@@ -17,11 +13,84 @@ import (
 	"github.com/openbedrock/gateway/app/openai"
 )
 
-// apiError is an error ready to be sent: status, OpenAI envelope, and the
-// Retry-After seconds for retryable statuses.
+// kind is a class of failure. Each kind has one HTTP status, and each wire
+// API names it with its own error type (the columns of kinds).
+type kind uint8
+
+const (
+	kindInvalidRequest kind = iota
+	kindUnauthenticated
+	kindForbidden
+	kindNotFound
+	kindMethodNotAllowed
+	kindConflict
+	kindTooLarge
+	kindRateLimited
+	kindClientClosed
+	kindInternal
+	kindUpstream
+	kindUnavailable
+	kindTimeout
+)
+
+// statusClientClosed is logged for requests whose client disconnected.
+const statusClientClosed = 499
+
+// kinds is the one table from a kind to its status and, per wire API, its
+// error type. A new wire API adds a column and an envelope function.
+var kinds = [...]struct {
+	status     int
+	openAIType string
+}{
+	kindInvalidRequest:   {http.StatusBadRequest, openai.TypeInvalidRequest},
+	kindUnauthenticated:  {http.StatusUnauthorized, openai.TypeInvalidRequest},
+	kindForbidden:        {http.StatusForbidden, openai.TypePermission},
+	kindNotFound:         {http.StatusNotFound, openai.TypeInvalidRequest},
+	kindMethodNotAllowed: {http.StatusMethodNotAllowed, openai.TypeInvalidRequest},
+	kindConflict:         {http.StatusConflict, openai.TypeInvalidRequest},
+	kindTooLarge:         {http.StatusRequestEntityTooLarge, openai.TypeInvalidRequest},
+	kindRateLimited:      {http.StatusTooManyRequests, openai.TypeRateLimit},
+	kindClientClosed:     {statusClientClosed, openai.TypeInvalidRequest},
+	kindInternal:         {http.StatusInternalServerError, openai.TypeServer},
+	kindUpstream:         {http.StatusBadGateway, openai.TypeServer},
+	kindUnavailable:      {http.StatusServiceUnavailable, openai.TypeUnavailable},
+	kindTimeout:          {http.StatusGatewayTimeout, openai.TypeServer},
+}
+
+// bedrockErrors tells a client what each kind of Bedrock failure means, in
+// a message of the gateway's: Bedrock's own text may name the AWS account
+// and role, so it goes to the log only. A ValidationException's message
+// says what to fix in the request, so it is passed on, ARNs and account
+// ids taken out (message "").
+var bedrockErrors = map[bedrock.Kind]struct {
+	kind       kind
+	code       string
+	param      string
+	retryAfter int
+	message    string
+}{
+	bedrock.KindInvalid:       {kindInvalidRequest, "validation_error", "", 0, ""},
+	bedrock.KindModelNotFound: {kindNotFound, "model_not_found", "model", 0, "Bedrock does not know this model in the gateway's region, or the gateway may not use it."},
+	bedrock.KindModelRetired:  {kindNotFound, "model_retired", "model", 0, "Amazon Bedrock has retired this model; pick a current one from GET /models."},
+	bedrock.KindAccessDenied:  {kindForbidden, "access_denied", "", 0, "Bedrock denied the gateway access to this model; the gateway's operator must grant its role access to the model."},
+	bedrock.KindThrottled:     {kindRateLimited, "rate_limit_exceeded", "", 2, "Bedrock is throttling requests to this model; retry after a short wait."},
+	bedrock.KindQuotaExceeded: {kindRateLimited, "quota_exceeded", "", 10, "A Bedrock service quota of the gateway's account is exhausted; retry later."},
+	bedrock.KindModelNotReady: {kindUnavailable, "model_not_ready", "", 5, "The model is not ready to serve yet; retry shortly."},
+	bedrock.KindUnavailable:   {kindUnavailable, "service_unavailable", "", 2, "Bedrock is unavailable at the moment; retry shortly."},
+	bedrock.KindModelTimeout:  {kindTimeout, "model_timeout", "", 0, "The model took too long to answer."},
+	bedrock.KindConflict:      {kindConflict, "conflict", "", 0, "Bedrock refused the request as conflicting with another."},
+	bedrock.KindModelError:    {kindUpstream, "model_error", "", 0, "The model failed while answering; retry the request."},
+	bedrock.KindUpstream:      {kindUpstream, "upstream_error", "", 0, "Bedrock failed to process the request; retry it."},
+	bedrock.KindTimeout:       {kindTimeout, "timeout", "", 0, "Bedrock did not answer in time."},
+	bedrock.KindEmptyStream:   {kindUpstream, "empty_stream", "", 0, "Bedrock closed the stream without an event."},
+	bedrock.KindCanceled:      {kindClientClosed, "", "", 0, "Client closed the request."},
+}
+
+// apiError is an error ready to be sent: its kind, the code and parameter
+// clients match on, a message, and the Retry-After seconds for retryable
+// failures. Make one with newError or invalidRequest.
 type apiError struct {
-	Status     int
-	Type       string
+	kind       kind
 	Code       string
 	Param      string
 	Message    string
@@ -30,22 +99,28 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Message }
 
-// Errors the handlers return; toAPIError maps them.
+// status is the HTTP status of the error.
+func (e *apiError) status() int { return kinds[e.kind].status }
+
+// newError returns an error of kind k.
+func newError(k kind, code, message string) *apiError {
+	return &apiError{kind: k, Code: code, Message: message}
+}
+
+// invalidRequest returns a 400 about param ("" for the request as a whole).
+func invalidRequest(param, code, message string) *apiError {
+	return &apiError{kind: kindInvalidRequest, Code: code, Param: param, Message: message}
+}
+
+// Errors the handlers return.
 var (
-	errMissingKey = &apiError{Status: http.StatusUnauthorized, Type: openai.TypeInvalidRequest, Code: "missing_api_key",
-		Message: "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."}
-	errInvalidKey = &apiError{Status: http.StatusUnauthorized, Type: openai.TypeInvalidRequest, Code: "invalid_api_key",
-		Message: "Incorrect API key provided."}
-	errClientGone   = errors.New("client went away")
-	errShuttingDown = &apiError{Status: http.StatusServiceUnavailable, Type: openai.TypeUnavailable, Code: "server_shutting_down",
-		Message: "The gateway instance is shutting down and ended this stream; retry the request."}
+	errMissingKey   = newError(kindUnauthenticated, "missing_api_key", "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.")
+	errInvalidKey   = newError(kindUnauthenticated, "invalid_api_key", "Incorrect API key provided.")
+	errShuttingDown = newError(kindUnavailable, "server_shutting_down", "The gateway instance is shutting down and ended this stream; retry the request.")
+	errInternal     = newError(kindInternal, "internal_error", "The gateway had an internal error; see its logs.")
 )
 
-// statusClientClosed is logged for requests whose client disconnected.
-const statusClientClosed = 499
-
-// toAPIError is the one mapping from any error to an HTTP status and an
-// OpenAI error. Bedrock's own messages are passed on; they never hold secrets.
+// toAPIError is the one mapping from any error to an apiError.
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -53,90 +128,53 @@ func toAPIError(err error) *apiError {
 	}
 	var re *bedrock.RequestError
 	if errors.As(err, &re) {
-		status := re.Status
-		if status == 0 {
-			status = http.StatusBadRequest
-		}
-		typ := openai.TypeInvalidRequest
-		return &apiError{Status: status, Type: typ, Code: re.Code, Param: re.Param, Message: re.Message}
+		return invalidRequest(re.Param, re.Code, re.Message)
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: openai.TypeInvalidRequest, Code: "request_too_large",
-			Message: "Request body is larger than " + strconv.FormatInt(mbe.Limit, 10) + " bytes."}
+		return newError(kindTooLarge, "request_too_large", "Request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes.")
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, errClientGone) {
-		return &apiError{Status: statusClientClosed, Type: openai.TypeInvalidRequest, Message: "Client closed the request."}
+	if errors.Is(err, bedrock.ErrStreamsEnded) {
+		return errShuttingDown
 	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return bedrockError(api)
+	be := bedrock.Classify(err)
+	b, ok := bedrockErrors[be.Kind]
+	if !ok {
+		return errInternal
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return &apiError{Status: http.StatusGatewayTimeout, Type: openai.TypeServer, Code: "timeout", Message: "Bedrock did not answer in time."}
-	}
-	return &apiError{Status: http.StatusInternalServerError, Type: openai.TypeServer, Code: "internal_error",
-		Message: "The gateway had an internal error; see its logs."}
-}
-
-// bedrockError maps a Bedrock exception by its type.
-func bedrockError(api smithy.APIError) *apiError {
-	msg := "Bedrock: " + api.ErrorMessage()
-	switch api.(type) {
-	case *types.ValidationException:
-		if strings.Contains(api.ErrorMessage(), "model identifier is invalid") {
-			return &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Code: "model_not_found", Param: "model", Message: msg}
-		}
-		return &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Code: "validation_error", Message: msg}
-	case *types.AccessDeniedException:
-		return &apiError{Status: http.StatusForbidden, Type: openai.TypePermission, Code: "access_denied", Message: msg}
-	case *types.ResourceNotFoundException:
-		if strings.Contains(api.ErrorMessage(), "end of its life") {
-			return &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Code: "model_retired", Param: "model",
-				Message: msg + " Amazon Bedrock has retired this model; pick a current one from GET /models."}
-		}
-		return &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Code: "model_not_found", Param: "model", Message: msg}
-	case *types.ThrottlingException:
-		return &apiError{Status: http.StatusTooManyRequests, Type: openai.TypeRateLimit, Code: "rate_limit_exceeded", Message: msg, RetryAfter: 2}
-	case *types.ServiceQuotaExceededException:
-		return &apiError{Status: http.StatusTooManyRequests, Type: openai.TypeRateLimit, Code: "quota_exceeded", Message: msg, RetryAfter: 10}
-	case *types.ModelNotReadyException:
-		return &apiError{Status: http.StatusServiceUnavailable, Type: openai.TypeUnavailable, Code: "model_not_ready", Message: msg, RetryAfter: 5}
-	case *types.ServiceUnavailableException:
-		return &apiError{Status: http.StatusServiceUnavailable, Type: openai.TypeUnavailable, Code: "service_unavailable", Message: msg, RetryAfter: 2}
-	case *types.ModelTimeoutException:
-		return &apiError{Status: http.StatusGatewayTimeout, Type: openai.TypeServer, Code: "model_timeout", Message: msg}
-	case *types.ConflictException:
-		return &apiError{Status: http.StatusConflict, Type: openai.TypeInvalidRequest, Code: "conflict", Message: msg}
-	case *types.ModelErrorException, *types.ModelStreamErrorException:
-		return &apiError{Status: http.StatusBadGateway, Type: openai.TypeServer, Code: "model_error", Message: msg}
-	}
-	return &apiError{Status: http.StatusBadGateway, Type: openai.TypeServer, Code: "upstream_error", Message: msg}
-}
-
-// envelope builds the OpenAI error body.
-func (e *apiError) envelope() openai.ErrorResponse {
-	out := openai.ErrorResponse{Error: openai.Error{Message: e.Message, Type: e.Type}}
-	if e.Param != "" {
-		out.Error.Param = &e.Param
-	}
-	if e.Code != "" {
-		out.Error.Code = &e.Code
+	out := &apiError{kind: b.kind, Code: b.code, Param: b.param, Message: b.message, RetryAfter: b.retryAfter}
+	if out.Message == "" {
+		out.Message = "Bedrock: " + be.Message()
 	}
 	return out
 }
 
-// writeError sends err as an OpenAI error response, unless the client is gone.
-func (s *Server) writeError(c *gin.Context, err error) {
+// openAIError builds the OpenAI error body.
+func (e *apiError) openAIError() openai.ErrorResponse {
+	return openai.NewError(kinds[e.kind].openAIType, e.Code, e.Param, e.Message)
+}
+
+// failure converts err for the client and logs what the client is not
+// told: an internal error, or Bedrock's own text.
+func (s *Server) failure(c *gin.Context, err error) *apiError {
 	ae := toAPIError(err)
-	if ae.Status >= 500 && ae.Code == "internal_error" {
-		s.log.ErrorContext(c.Request.Context(), "internal error", "err", err, "request_id", c.GetString(ctxRequestID))
+	ctx := c.Request.Context()
+	if ae == errInternal {
+		s.log.ErrorContext(ctx, "internal error", "err", err, "request_id", c.GetString(ctxRequestID))
+	} else if be := bedrock.Classify(err); be.Kind != bedrock.KindOther && be.Kind != bedrock.KindCanceled {
+		s.log.WarnContext(ctx, "bedrock error", "err", err, "code", be.Code, "request_id", c.GetString(ctxRequestID))
 	}
 	c.Set(ctxError, ae.Code)
+	return ae
+}
+
+// writeError sends err as an OpenAI error response, unless the client is gone.
+func (s *Server) writeError(c *gin.Context, err error) {
+	ae := s.failure(c, err)
 	if v, ok := c.Get(ctxExchange); ok {
 		setOverhead(c, v.(*metrics.Exchange))
 	}
-	if ae.Status == statusClientClosed {
+	if ae.kind == kindClientClosed {
 		c.Status(statusClientClosed)
 		c.Abort()
 		return
@@ -145,8 +183,8 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		c.Header("Retry-After", strconv.Itoa(ae.RetryAfter))
 	}
 	c.Header("Content-Type", "application/json")
-	c.Status(ae.Status)
-	b, _ := json.Marshal(ae.envelope())
+	c.Status(ae.status())
+	b, _ := json.Marshal(ae.openAIError())
 	_, _ = c.Writer.Write(b)
 	c.Abort()
 }

@@ -11,10 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	openaigo "github.com/openai/openai-go"
 	"github.com/openai/openai-go/option"
 
@@ -55,13 +51,7 @@ func (s *syncBuffer) String() string {
 func newHarness(tb testing.TB, configure ...func(*server.Options)) *harness {
 	tb.Helper()
 	emu := bedrocktest.NewServer(tb)
-	rt := bedrockruntime.New(bedrockruntime.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(emu.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		RetryMaxAttempts: 1,
-		HTTPClient:       bedrock.ShieldBodies(awshttp.NewBuildableClient()),
-	})
+	rt := emu.RuntimeClient(tb)
 	logs := &syncBuffer{}
 	opts := server.Options{
 		Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

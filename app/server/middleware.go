@@ -14,7 +14,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/metrics"
-	"github.com/openbedrock/gateway/app/openai"
 )
 
 // Keys of values handlers store in the gin context for the access log.
@@ -172,13 +171,11 @@ func (s *Server) authenticate() gin.HandlerFunc {
 }
 
 func (s *Server) handleNotFound(c *gin.Context) {
-	s.writeError(c, &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Code: "unknown_url",
-		Message: fmt.Sprintf("Unknown request URL: %s %s. The API lives under %s.", c.Request.Method, c.Request.URL.Path, s.opts.RoutePrefix)})
+	s.writeError(c, newError(kindNotFound, "unknown_url", fmt.Sprintf("Unknown request URL: %s %s. The API lives under %s.", c.Request.Method, c.Request.URL.Path, s.opts.RoutePrefix)))
 }
 
 func (s *Server) handleMethodNotAllowed(c *gin.Context) {
-	s.writeError(c, &apiError{Status: http.StatusMethodNotAllowed, Type: openai.TypeInvalidRequest, Code: "method_not_allowed",
-		Message: fmt.Sprintf("Method %s is not allowed on %s.", c.Request.Method, c.Request.URL.Path)})
+	s.writeError(c, newError(kindMethodNotAllowed, "method_not_allowed", fmt.Sprintf("Method %s is not allowed on %s.", c.Request.Method, c.Request.URL.Path)))
 }
 
 func levelFor(status int) slog.Level {
@@ -209,8 +206,9 @@ func (s *Server) limitConcurrency() gin.HandlerFunc {
 			}()
 			c.Next()
 		default:
-			s.writeError(c, &apiError{Status: http.StatusServiceUnavailable, Type: openai.TypeUnavailable, Code: "overloaded", RetryAfter: 1,
-				Message: fmt.Sprintf("The gateway is at its limit of %d concurrent requests; retry shortly.", cap(s.slots))})
+			e := newError(kindUnavailable, "overloaded", fmt.Sprintf("The gateway is at its limit of %d concurrent requests; retry shortly.", cap(s.slots)))
+			e.RetryAfter = 1
+			s.writeError(c, e)
 		}
 	}
 }

@@ -34,8 +34,7 @@ func (s *Server) resolveModelFor(id string, kind modelKind) (bedrock.Model, erro
 		id = def
 	}
 	if id == "" {
-		return bedrock.Model{}, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: "model", Code: "missing_model",
-			Message: "model is required (no " + endpoint + " is configured)"}
+		return bedrock.Model{}, invalidRequest("model", "missing_model", "model is required (no "+endpoint+" is configured)")
 	}
 	requested := id
 	id = s.alias(id)
@@ -49,11 +48,11 @@ func (s *Server) resolveModelFor(id string, kind modelKind) (bedrock.Model, erro
 	}
 	switch {
 	case kind == kindChat && m.IsEmbedding():
-		return bedrock.Model{}, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: "model", Code: "model_not_supported",
-			Message: "The model '" + requested + "' is an embedding model; use it with POST " + s.opts.RoutePrefix + "/embeddings, not chat completions."}
+		return bedrock.Model{}, invalidRequest("model", "model_not_supported",
+			"The model '"+requested+"' is an embedding model; use it with POST "+s.opts.RoutePrefix+"/embeddings, not chat completions.")
 	case kind == kindEmbedding && !m.IsEmbedding():
-		return bedrock.Model{}, &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: "model", Code: "model_not_supported",
-			Message: "The model '" + requested + "' is not an embedding model; use it with POST " + s.opts.RoutePrefix + "/chat/completions."}
+		return bedrock.Model{}, invalidRequest("model", "model_not_supported",
+			"The model '"+requested+"' is not an embedding model; use it with POST "+s.opts.RoutePrefix+"/chat/completions.")
 	}
 	return m, nil
 }
@@ -106,7 +105,9 @@ func (s *Server) retiredModel(requested, id string, r bedrock.Retirement) *apiEr
 		msg += " (end of life " + r.EndOfLife + ")"
 	}
 	msg += "; use '" + successor + "' instead. GET " + s.opts.RoutePrefix + "/models lists the models."
-	return &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Param: "model", Code: "model_retired", Message: msg}
+	e := newError(kindNotFound, "model_retired", msg)
+	e.Param = "model"
+	return e
 }
 
 // unknownModel is the 404 for an id the catalogue does not know, with the
@@ -117,7 +118,9 @@ func (s *Server) unknownModel(id string, keep func(bedrock.Model) bool) *apiErro
 		msg += " Did you mean " + strings.Join(near, ", ") + "?"
 	}
 	msg += " GET " + s.opts.RoutePrefix + "/models lists the models."
-	return &apiError{Status: http.StatusNotFound, Type: openai.TypeInvalidRequest, Param: "model", Code: "model_not_found", Message: msg}
+	e := newError(kindNotFound, "model_not_found", msg)
+	e.Param = "model"
+	return e
 }
 
 func modelObject(m bedrock.Model) openai.Model {

@@ -2,13 +2,10 @@ package server
 
 import (
 	"fmt"
-	"net/http"
 	"net/netip"
 	"strings"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/openbedrock/gateway/app/openai"
 )
 
 // ParseCIDRs reads a list of CIDRs (ALLOWED_CIDRS, TRUSTED_PROXIES), IPv4
@@ -62,8 +59,7 @@ func (s *Server) clientAddress() gin.HandlerFunc {
 }
 
 // errClientNotAllowed answers requests from outside ALLOWED_CIDRS.
-var errClientNotAllowed = &apiError{Status: http.StatusForbidden, Type: openai.TypePermission, Code: "ip_not_allowed",
-	Message: "Requests from your address are not allowed by this gateway."}
+var errClientNotAllowed = newError(kindForbidden, "ip_not_allowed", "Requests from your address are not allowed by this gateway.")
 
 // allowClients answers 403 before authentication to clients outside
 // AllowedClients. /health and /ready stay open for load balancers, kubelets

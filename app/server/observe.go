@@ -7,11 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
-	"github.com/aws/smithy-go/middleware"
 	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/bedrock"
@@ -82,15 +77,6 @@ func setOverhead(c *gin.Context, ex *metrics.Exchange) {
 	c.Header(OverheadHeader, strconv.FormatFloat(float64(ex.Overhead.Microseconds())/1000, 'f', 3, 64))
 }
 
-// tokenUsage converts Bedrock's usage; input excludes cache reads and writes.
-func tokenUsage(u *types.TokenUsage) cost.Usage {
-	if u == nil {
-		return cost.Usage{}
-	}
-	return cost.Usage{Input: int64(deref(u.InputTokens)), Output: int64(deref(u.OutputTokens)),
-		CacheRead: int64(deref(u.CacheReadInputTokens)), CacheWrite: int64(deref(u.CacheWriteInputTokens))}
-}
-
 // openAIUsage undoes bedrock.Usage: prompt tokens there include the cache.
 func openAIUsage(u *openai.Usage) cost.Usage {
 	if u == nil {
@@ -104,85 +90,14 @@ func openAIUsage(u *openai.Usage) cost.Usage {
 	return out
 }
 
-func deref(p *int32) int32 {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
-// requestMetadataKey tags Converse calls with the gateway's request id, so
-// Bedrock's invocation logs can be matched with the gateway's. Keys and
-// values must match [a-zA-Z0-9\s._:/=+$@-]{0,256}; request ids are a subset.
-const requestMetadataKey = "gateway_request_id"
-
-// tagRequest adds the request id to a Converse call's requestMetadata.
-func tagRequest(in *bedrockruntime.ConverseInput, id string) {
-	if id == "" {
-		return
-	}
-	if in.RequestMetadata == nil {
-		in.RequestMetadata = map[string]string{requestMetadataKey: id}
-		return
-	}
-	if len(in.RequestMetadata) < 16 { // Bedrock's limit
-		in.RequestMetadata[requestMetadataKey] = id
-	}
-}
-
-// observedBedrock adds a middleware to every Bedrock call that reports the
-// call (duration, attempts, Bedrock's request id, error) to the request's
-// exchange and the Observer.
-type observedBedrock struct {
-	Bedrock
-	option func(*bedrockruntime.Options)
-}
-
-func (s *Server) observeBedrock(b Bedrock) Bedrock {
-	mw := middleware.InitializeMiddlewareFunc("GatewayObserver", s.observeCall)
-	add := func(st *middleware.Stack) error { return st.Initialize.Add(mw, middleware.Before) }
-	return &observedBedrock{Bedrock: b, option: func(o *bedrockruntime.Options) {
-		o.APIOptions = append(o.APIOptions, add)
-	}}
-}
-
-func (b *observedBedrock) Converse(ctx context.Context, in *bedrockruntime.ConverseInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error) {
-	return b.Bedrock.Converse(ctx, in, append(opts, b.option)...)
-}
-
-func (b *observedBedrock) ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseStreamOutput, error) {
-	return b.Bedrock.ConverseStream(ctx, in, append(opts, b.option)...)
-}
-
-func (b *observedBedrock) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error) {
-	return b.Bedrock.InvokeModel(ctx, in, append(opts, b.option)...)
-}
-
-// observeCall wraps the whole SDK call, its retry loop included.
-func (s *Server) observeCall(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-	start := time.Now()
-	out, md, err := next.HandleInitialize(ctx, in)
+// observeCall reports a Bedrock call (bedrock.ServiceOptions.Observe) to
+// the request's exchange and the Observer.
+func (s *Server) observeCall(ctx context.Context, r bedrock.CallReport) {
 	ex, _ := ctx.Value(exchangeKey{}).(*metrics.Exchange)
 	if ex == nil {
-		return out, md, err
-	}
-	call := metrics.Call{Operation: middleware.GetOperationName(ctx), Duration: time.Since(start), Attempts: 1, Err: err}
-	if r, ok := retry.GetAttemptResults(md); ok && len(r.Results) > 0 {
-		call.Attempts = len(r.Results)
-	}
-	call.RequestID, _ = awsmiddleware.GetRequestIDMetadata(md)
-	ex.AddCall(call)
-	s.opts.Observer.Upstream(ex, call)
-	return out, md, err
-}
-
-// streamException reports an exception Bedrock sent inside an open stream.
-func (s *Server) streamException(ctx context.Context, err error) {
-	ex, _ := ctx.Value(exchangeKey{}).(*metrics.Exchange)
-	if err == nil || ex == nil {
 		return
 	}
-	call := metrics.Call{Operation: "ConverseStream", Err: err}
+	call := metrics.Call{Operation: r.Operation, Duration: r.Duration, Attempts: r.Attempts, RequestID: r.RequestID, Err: r.Err}
 	ex.AddCall(call)
 	s.opts.Observer.Upstream(ex, call)
 }

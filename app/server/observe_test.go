@@ -322,7 +322,7 @@ func TestOverheadHeader(t *testing.T) {
 }
 
 // retrying makes every call allow 3 attempts with no backoff.
-type retrying struct{ server.Bedrock }
+type retrying struct{ bedrock.Runtime }
 
 func (r retrying) opt(o *bedrockruntime.Options) {
 	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
@@ -332,7 +332,7 @@ func (r retrying) opt(o *bedrockruntime.Options) {
 }
 
 func (r retrying) Converse(ctx context.Context, in *bedrockruntime.ConverseInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error) {
-	return r.Bedrock.Converse(ctx, in, append([]func(*bedrockruntime.Options){r.opt}, opts...)...)
+	return r.Runtime.Converse(ctx, in, append([]func(*bedrockruntime.Options){r.opt}, opts...)...)
 }
 
 func TestRetriesCounted(t *testing.T) {

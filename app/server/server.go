@@ -15,19 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/bedrock"
 )
-
-// Bedrock is the part of the Bedrock Runtime client the server calls; the
-// real *bedrockruntime.Client satisfies it.
-type Bedrock interface {
-	Converse(ctx context.Context, in *bedrockruntime.ConverseInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error)
-	ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseStreamOutput, error)
-	InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error)
-}
 
 // Authenticator decides whether a bearer token is a valid API key. It
 // returns the key's name (never the key), used in logs and metrics.
@@ -53,7 +44,7 @@ type Catalogue interface {
 // unless told to).
 type Options struct {
 	Logger       *slog.Logger
-	Bedrock      Bedrock
+	Bedrock      bedrock.Runtime // *bedrockruntime.Client
 	Catalogue    Catalogue
 	Translator   *bedrock.Translator
 	Auth         Authenticator
@@ -130,6 +121,7 @@ type Server struct {
 	started  time.Time
 	requests atomic.Int64
 	slots    chan struct{} // nil: no concurrency cap
+	bedrock  *bedrock.Service
 }
 
 // New returns the gateway's HTTP handler.
@@ -145,9 +137,6 @@ func New(o Options) http.Handler {
 	}
 	if o.Translator == nil {
 		o.Translator = &bedrock.Translator{Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{})}
-	}
-	if o.StreamRetries == 0 {
-		o.StreamRetries = 2
 	}
 	if o.Runtime == "" {
 		o.Runtime = "server"
@@ -165,11 +154,10 @@ func New(o Options) http.Handler {
 		o.LogBodiesMaxBytes = 4096
 	}
 	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
-	if o.Bedrock != nil {
-		s.opts.Bedrock = s.observeBedrock(o.Bedrock)
-	}
+	s.bedrock = bedrock.NewService(bedrock.ServiceOptions{Runtime: o.Bedrock, StreamRetries: o.StreamRetries,
+		StreamsEnd: o.StreamsEnd, Observe: s.observeCall})
 	if s.opts.Embedder == nil {
-		s.opts.Embedder = &bedrock.Embedder{Client: s.opts.Bedrock}
+		s.opts.Embedder = &bedrock.Embedder{Client: s.bedrock}
 	}
 	if o.MaxConcurrent > 0 {
 		s.slots = make(chan struct{}, o.MaxConcurrent)

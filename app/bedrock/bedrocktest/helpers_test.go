@@ -10,14 +10,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
-
-	gateway "github.com/openbedrock/gateway/app/bedrock"
 )
 
 // haiku is the default model of the tests: on-demand, text only.
@@ -27,24 +23,13 @@ const haiku = "anthropic.claude-haiku-4-5-20251001-v1:0"
 // retries off so injected errors are seen once.
 func runtimeClient(tb testing.TB, srv *Server) *bedrockruntime.Client {
 	tb.Helper()
-	return bedrockruntime.New(bedrockruntime.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "SECRET", ""),
-		RetryMaxAttempts: 1,
-		HTTPClient:       gateway.ShieldBodies(awshttp.NewBuildableClient()),
-	})
+	return srv.RuntimeClient(tb)
 }
 
 // controlClient returns the real Bedrock control-plane client pointed at srv.
 func controlClient(tb testing.TB, srv *Server) *bedrock.Client {
 	tb.Helper()
-	return bedrock.New(bedrock.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "SECRET", ""),
-		RetryMaxAttempts: 1,
-	})
+	return srv.ControlClient(tb)
 }
 
 func userText(s string) types.Message {

@@ -1,0 +1,205 @@
+package bedrock
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/schemas"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
+)
+
+// Runtime is the part of the Bedrock Runtime client the gateway calls; the
+// real *bedrockruntime.Client satisfies it.
+type Runtime interface {
+	Converse(ctx context.Context, in *bedrockruntime.ConverseInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error)
+	ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseStreamOutput, error)
+	InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error)
+}
+
+// CallReport is one Bedrock API call as the SDK saw it, retries included,
+// or an exception Bedrock sent inside an open stream (Duration 0).
+type CallReport struct {
+	Operation string // Converse, ConverseStream, InvokeModel
+	Duration  time.Duration
+	Attempts  int    // 1 when the SDK did not retry
+	RequestID string // Bedrock's x-amzn-RequestId of the last attempt
+	Err       error
+}
+
+// ServiceOptions configure a Service.
+type ServiceOptions struct {
+	// Runtime is the Bedrock Runtime client.
+	Runtime Runtime
+	// StreamRetries is how many times a stream whose first event is a
+	// retryable exception is reopened; 0 means 2, negative means none.
+	StreamRetries int
+	// StreamsEnd is closed when open streams must end (the shutdown
+	// deadline): their Events stop and Err is ErrStreamsEnded.
+	StreamsEnd <-chan struct{}
+	// Observe, when set, is told of every call the service makes, with the
+	// context of the call (metrics find their request in it).
+	Observe func(context.Context, CallReport)
+}
+
+// ErrStreamsEnded ends streams open when the gateway shuts down.
+var ErrStreamsEnded = errors.New("the gateway is shutting down")
+
+// Service is the gateway's one way to Bedrock Runtime: every wire API calls
+// Converse, ConverseN, ConverseStream or InvokeModel here and gets errors
+// classified (*Error), calls observed and streams opened safely. The
+// adapters only translate requests in and answers out.
+type Service struct {
+	rt            Runtime
+	streamRetries int
+	streamsEnd    <-chan struct{}
+	observe       func(context.Context, CallReport)
+	observed      func(*bedrockruntime.Options) // adds the observing middleware
+}
+
+// NewService returns a service over o.Runtime.
+func NewService(o ServiceOptions) *Service {
+	s := &Service{rt: o.Runtime, streamRetries: o.StreamRetries, streamsEnd: o.StreamsEnd, observe: o.Observe}
+	if s.streamRetries == 0 {
+		s.streamRetries = 2
+	}
+	s.observed = func(*bedrockruntime.Options) {}
+	if s.observe != nil {
+		mw := middleware.InitializeMiddlewareFunc("GatewayObserver", s.observeCall)
+		add := func(st *middleware.Stack) error { return st.Initialize.Add(mw, middleware.Before) }
+		s.observed = func(o *bedrockruntime.Options) { o.APIOptions = append(o.APIOptions, add) }
+	}
+	return s
+}
+
+// observeCall wraps the whole SDK call, its retry loop included.
+func (s *Service) observeCall(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	start := time.Now()
+	out, md, err := next.HandleInitialize(ctx, in)
+	r := CallReport{Operation: middleware.GetOperationName(ctx), Duration: time.Since(start), Attempts: 1, Err: err}
+	if res, ok := retry.GetAttemptResults(md); ok && len(res.Results) > 0 {
+		r.Attempts = len(res.Results)
+	}
+	r.RequestID, _ = awsmiddleware.GetRequestIDMetadata(md)
+	s.observe(ctx, r)
+	return out, md, err
+}
+
+// streamException reports an exception Bedrock sent inside an open stream.
+func (s *Service) streamException(ctx context.Context, err error) {
+	if err != nil && s.observe != nil {
+		s.observe(ctx, CallReport{Operation: "ConverseStream", Err: err})
+	}
+}
+
+// Converse makes one Converse call.
+func (s *Service) Converse(ctx context.Context, in *bedrockruntime.ConverseInput) (*bedrockruntime.ConverseOutput, error) {
+	out, err := s.rt.Converse(ctx, in, s.observed)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	return out, nil
+}
+
+// ConverseN makes n Converse calls of the same input at once (OpenAI's `n`
+// choices). The outputs of the calls that succeeded are returned even with
+// an error (Bedrock bills them); the error is the first call's that failed.
+func (s *Service) ConverseN(ctx context.Context, in *bedrockruntime.ConverseInput, n int) ([]*bedrockruntime.ConverseOutput, error) {
+	outs := make([]*bedrockruntime.ConverseOutput, max(n, 1))
+	errs := make([]error, len(outs))
+	if len(outs) == 1 {
+		// On this goroutine: its stack has already grown through the HTTP
+		// server and earlier requests on the connection, while a new
+		// goroutine would grow (copy) its stack through the SDK's deep
+		// middleware chain on every call (about 10% of the gateway's CPU in
+		// the benchmark).
+		outs[0], errs[0] = s.Converse(ctx, in)
+	} else {
+		var wg sync.WaitGroup
+		for i := range outs {
+			wg.Go(func() { outs[i], errs[i] = s.Converse(ctx, in) })
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return outs, err
+		}
+	}
+	return outs, nil
+}
+
+// InvokeModel makes one InvokeModel call. It takes the SDK's options so
+// that the Service is an Invoker for the Embedder.
+func (s *Service) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error) {
+	out, err := s.rt.InvokeModel(ctx, in, append(opts, s.observed)...)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	return out, nil
+}
+
+// ConverseStream starts a stream and reads its first event before the
+// caller commits to anything (a status line, a header), so an exception in
+// the first frame is an ordinary error: after up to StreamRetries reopenings
+// when it is retryable.
+func (s *Service) ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput) (*EventStream, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := s.rt.ConverseStream(ctx, in, s.observed, ownStreamDecoder)
+		if err != nil {
+			return nil, Classify(err)
+		}
+		stream := out.GetStream()
+		ev, ok := <-stream.Events()
+		if ok {
+			return &EventStream{svc: s, ctx: ctx, stream: stream, first: ev}, nil
+		}
+		err = stream.Err()
+		stream.Close()
+		s.streamException(ctx, err)
+		be := Classify(err)
+		if be == nil {
+			be = &Error{Kind: KindEmptyStream, Code: "EmptyStream", Err: errors.New("Bedrock closed the stream without an event")}
+		}
+		if attempt >= s.streamRetries || !be.Kind.Retryable() || ctx.Err() != nil {
+			return nil, be
+		}
+		select {
+		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+		case <-ctx.Done():
+			return nil, Classify(ctx.Err())
+		}
+	}
+}
+
+// ownStreamDecoder gives a ConverseStream call its own event-stream codec.
+// aws-sdk-go-v2's restJson1 protocol object holds one decoder buffer per
+// client (smithy-go v1.28.9 internal/eventstream Codec.payloadBuf), which
+// concurrent streams on a shared client would race on and corrupt.
+func ownStreamDecoder(o *bedrockruntime.Options) {
+	o.Protocol = restjson1.New(schemas.AmazonBedrockFrontendService)
+}
+
+// requestMetadataKey tags Converse calls with the gateway's request id, so
+// Bedrock's invocation logs can be matched with the gateway's. Keys and
+// values must match [a-zA-Z0-9\s._:/=+$@-]{0,256}; request ids are a subset.
+const requestMetadataKey = "gateway_request_id"
+
+// TagRequest adds the gateway's request id to a Converse call's requestMetadata.
+func TagRequest(in *bedrockruntime.ConverseInput, id string) {
+	if id == "" {
+		return
+	}
+	if in.RequestMetadata == nil {
+		in.RequestMetadata = map[string]string{requestMetadataKey: id}
+		return
+	}
+	if len(in.RequestMetadata) < 16 { // Bedrock's limit
+		in.RequestMetadata[requestMetadataKey] = id
+	}
+}
