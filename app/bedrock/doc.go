@@ -10,6 +10,8 @@
 //
 //	wire request --decode--> ConverseInput --Service--> ConverseOutput / EventStream --encode--> wire response
 //
+// Step by step:
+//
 //  1. The HTTP handler (app/server) decodes the body into its wire type
 //     (app/openai, or the API's own package) and resolves the model in the
 //     catalogue.
