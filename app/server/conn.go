@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/openbedrock/gateway/app/openai"
 )
 
 // Defaults of the connection deadlines (Options.ReadTimeout, WriteTimeout).
@@ -168,14 +166,12 @@ func bodyError(err error, timeout time.Duration) error {
 	case errors.As(err, &mbe):
 		return err // 413, mapped with the limit
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return &apiError{Status: http.StatusRequestTimeout, Type: openai.TypeInvalidRequest, Code: "request_timeout",
-			Message: fmt.Sprintf("The request body did not arrive within %s.", timeout)}
+		return newError(kindRequestTimeout, "request_timeout", fmt.Sprintf("The request body did not arrive within %s.", timeout))
 	case errors.Is(err, context.Canceled):
 		return errClientGone
 	}
 	// A failed read also cancels the request's context (net/http sees the
 	// connection fail), so this is answered even then: the client may still
 	// be reading, having only botched its body.
-	return &apiError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Code: "invalid_body",
-		Message: "The request body could not be read: it ended before its declared length or its chunked encoding is broken."}
+	return invalidRequest("", "invalid_body", "The request body could not be read: it ended before its declared length or its chunked encoding is broken.")
 }

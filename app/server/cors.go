@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/openbedrock/gateway/app/openai"
 )
 
 // corsRequestHeaders are the request headers a browser may send: the ones
@@ -45,8 +43,8 @@ func (s *Server) cors() gin.HandlerFunc {
 		if !allowAll {
 			h.Add("Vary", "Origin")
 			if !originAllowed(s.opts.Origins, origin) {
-				s.writeError(c, &apiError{Status: http.StatusForbidden, Type: openai.TypePermission, Code: "origin_not_allowed",
-					Message: fmt.Sprintf("Browser requests from the origin %q are not allowed by this gateway (ALLOWED_ORIGINS).", origin)})
+				s.writeError(c, newError(kindForbidden, "origin_not_allowed",
+					fmt.Sprintf("Browser requests from the origin %q are not allowed by this gateway (ALLOWED_ORIGINS).", origin)))
 				return
 			}
 			h.Set("Access-Control-Allow-Origin", origin)

@@ -24,6 +24,7 @@ const (
 	kindNotFound
 	kindMethodNotAllowed
 	kindConflict
+	kindRequestTimeout
 	kindTooLarge
 	kindRateLimited
 	kindClientClosed
@@ -48,6 +49,7 @@ var kinds = [...]struct {
 	kindNotFound:         {http.StatusNotFound, openai.TypeInvalidRequest},
 	kindMethodNotAllowed: {http.StatusMethodNotAllowed, openai.TypeInvalidRequest},
 	kindConflict:         {http.StatusConflict, openai.TypeInvalidRequest},
+	kindRequestTimeout:   {http.StatusRequestTimeout, openai.TypeInvalidRequest},
 	kindTooLarge:         {http.StatusRequestEntityTooLarge, openai.TypeInvalidRequest},
 	kindRateLimited:      {http.StatusTooManyRequests, openai.TypeRateLimit},
 	kindClientClosed:     {statusClientClosed, openai.TypeInvalidRequest},
@@ -118,6 +120,7 @@ var (
 	errInvalidKey   = newError(kindUnauthenticated, "invalid_api_key", "Incorrect API key provided.")
 	errShuttingDown = newError(kindUnavailable, "server_shutting_down", "The gateway instance is shutting down and ended this stream; retry the request.")
 	errInternal     = newError(kindInternal, "internal_error", "The gateway had an internal error; see its logs.")
+	errClientGone   = newError(kindClientClosed, "", "Client closed the request.")
 )
 
 // toAPIError is the one mapping from any error to an apiError.
