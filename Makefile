@@ -56,12 +56,19 @@ fmt-check: ## gofmt check of every Go file of every module.
 vet: ## go vet, server and Lambda builds, in every module.
 	@set -e; for m in $(MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet ./... && $(GO) vet -tags lambda ./...); done
 
+# The binaries the tests run (gateway, bootstrap, emulator, RIE, load
+# generator, bare proxy) are built once, into a temporary directory named in
+# GATEWAY_TEST_BIN_DIR, and shared by cmd/gateway, cmd/canary and
+# bench/cmd/bench (internal/testbin); run alone, a package builds its own.
 # The second run compiles the Lambda entry point into the packages with
-# lambda-tagged files. The Lambda build itself runs under RIE in
-# cmd/gateway's TestLambdaUnderRIE, which builds its own bootstrap.
-test-go: ## go test -race in every module, and cmd/gateway with -tags lambda.
-	@set -e; for m in $(MODULES); do echo "go test ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...); done
-	$(GO) test -race -count=1 -tags lambda ./cmd/gateway/...
+# lambda-tagged files; the Lambda build itself runs under RIE in
+# cmd/gateway's TestLambdaUnderRIE and cmd/canary's TestCanaryEndToEnd.
+test-go: ## go test -race in every module, and cmd/gateway with -tags lambda; helper binaries built once.
+	@set -e; bins=$$(mktemp -d); trap 'rm -rf "$$bins"' EXIT; \
+	echo "building the test binaries into $$bins"; $(GO) run ./internal/testbin/build "$$bins"; \
+	export GATEWAY_TEST_BIN_DIR="$$bins"; \
+	for m in $(MODULES); do echo "go test ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...); done; \
+	echo "go test -tags lambda ./cmd/gateway/..."; $(GO) test -race -count=1 -tags lambda ./cmd/gateway/...
 
 bench: ## Benchmark the gateway against a bare proxy and the emulator (about 8 minutes): bench/REPORT.md, bench/chart.svg.
 	cd bench && $(GO) run ./cmd/bench

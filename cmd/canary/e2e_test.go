@@ -3,21 +3,17 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
 	"github.com/openbedrock/gateway/canary"
+	"github.com/openbedrock/gateway/internal/testbin"
 )
 
 // e2eKey is the API key of the gateways started here, and the deep probe's.
@@ -35,7 +31,9 @@ func TestCanaryEndToEnd(t *testing.T) {
 		t.Skip("builds the gateway twice and runs it; skipped with -short")
 	}
 	dir := t.TempDir()
-	buildE2EBinaries(t, dir)
+	gateway := testbin.Path(t, testbin.Gateway)
+	testbin.Path(t, testbin.Bootstrap)
+	testbin.Path(t, testbin.RIE)
 	emu := bedrocktest.NewServer(t)
 	gatewayEnv := []string{
 		"API_KEY=" + e2eKey,
@@ -55,17 +53,16 @@ func TestCanaryEndToEnd(t *testing.T) {
 	}
 
 	t.Run("server", func(t *testing.T) {
-		addr := localAddr(t)
+		addr := testbin.LocalAddr(t)
 		host, port, _ := net.SplitHostPort(addr)
-		startE2EProcess(t, dir, addr, filepath.Join(dir, "gateway"), append(gatewayEnv, "HOST="+host, "PORT="+port)...)
+		testbin.Start(t, gateway, nil, addr, append(gatewayEnv, "HOST="+host, "PORT="+port)...)
 		serverURL = "http://" + addr
 		checkColdThenWarm(t, serverURL, "server", results)
 	})
 
 	t.Run("lambda", func(t *testing.T) {
-		addr := localAddr(t)
-		startE2EProcess(t, dir, addr, filepath.Join(dir, "aws-lambda-rie"), gatewayEnv...)
-		t.Setenv("AWS_ENDPOINT_URL_LAMBDA", "http://"+addr)
+		rie := testbin.StartRIE(t, gatewayEnv...)
+		t.Setenv("AWS_ENDPOINT_URL_LAMBDA", "http://"+rie.Addr)
 		checkColdThenWarm(t, "lambda://function", "lambda", results)
 	})
 
@@ -155,7 +152,7 @@ func TestOnceFailsOnBrokenEndpoints(t *testing.T) {
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_PROFILE": "", "AWS_CA_BUNDLE": "", "AWS_EC2_METADATA_DISABLED": "true",
 		"AWS_CONFIG_FILE": filepath.Join(dir, "no-config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "no-credentials"),
-		"AWS_ENDPOINT_URL_LAMBDA": "http://" + localAddr(t), // nothing listens there
+		"AWS_ENDPOINT_URL_LAMBDA": "http://" + testbin.LocalAddr(t), // nothing listens there
 	} {
 		t.Setenv(k, v)
 	}
@@ -180,113 +177,4 @@ func TestOnceFailsOnBrokenEndpoints(t *testing.T) {
 			}
 		})
 	}
-}
-
-// buildE2EBinaries builds, into dir, the gateway's server build, its Lambda
-// bootstrap (as `make build-lambda` does, for the host) and the Runtime
-// Interface Emulator pinned as a tool in go.mod, concurrently.
-func buildE2EBinaries(tb testing.TB, dir string) {
-	tb.Helper()
-	const gateway = "github.com/openbedrock/gateway/cmd/gateway"
-	builds := [][]string{
-		{"build", "-tags", "nomsgpack", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(dir, "gateway"), gateway},
-		{"build", "-tags", "lambda,lambda.norpc,nomsgpack", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(dir, "bootstrap"), gateway},
-		{"build", "-o", filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
-	}
-	errs := make([]error, len(builds))
-	var wg sync.WaitGroup
-	for i, args := range builds {
-		wg.Go(func() {
-			cmd := exec.Command("go", args...)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// lockedBuffer collects a process's output for failure messages.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// startE2EProcess starts bin in dir with a clean AWS environment plus env;
-// the RIE binary gets its listen address and runs ./bootstrap, the gateway
-// reads HOST and PORT from env. It waits until addr accepts connections
-// (without an HTTP request, so the canary's probe is the instance's first)
-// and kills the process group when the test ends.
-func startE2EProcess(tb testing.TB, dir, addr, bin string, env ...string) {
-	tb.Helper()
-	var args []string
-	if filepath.Base(bin) == "aws-lambda-rie" {
-		// RIE's runtime API defaults to 127.0.0.1:9001, which would clash.
-		args = []string{"--runtime-interface-emulator-address", addr, "--runtime-api-address", localAddr(tb), "./bootstrap"}
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_LAMBDA_FUNCTION_TIMEOUT=30",
-	}, env...)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // RIE's bootstrap is its child
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", bin, err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	tb.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		if tb.Failed() {
-			tb.Logf("%s output:\n%s", filepath.Base(bin), out.String())
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			conn.Close()
-			return
-		}
-		select {
-		case <-done:
-			tb.Fatalf("%s exited; output:\n%s", bin, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s did not listen on %s within 15s; output:\n%s", bin, addr, out.String())
-		}
-	}
-}
-
-// localAddr returns 127.0.0.1:<a port that was free a moment ago>.
-func localAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -12,19 +12,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +26,7 @@ import (
 
 	"github.com/openbedrock/gateway/app/auth/authtest"
 	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
+	"github.com/openbedrock/gateway/internal/testbin"
 )
 
 // rieTestKey is the API key the events in testdata/alb carry.
@@ -49,9 +44,6 @@ const rieEscapedMarker = "lambda-test: escaped reply"
 // albMaxResponse is what an ALB takes from a Lambda target: 1 MB of response JSON.
 const albMaxResponse = 1 << 20
 
-// rieInvokePath is the one route the Runtime Interface Emulator serves.
-const rieInvokePath = "/2015-03-31/functions/function/invocations"
-
 // TestLambdaUnderRIE runs the Lambda bootstrap under the AWS Lambda Runtime
 // Interface Emulator and sends it the ALB target-group events of
 // testdata/alb, in both header forms. The gateway reaches the Bedrock
@@ -62,9 +54,8 @@ func TestLambdaUnderRIE(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the Lambda bootstrap and runs it under RIE; skipped with -short")
 	}
-	dir := t.TempDir()
 	moto := launchMoto(t) // starts while the binaries build
-	buildLambdaBinaries(t, dir)
+	testbin.Path(t, testbin.Bootstrap)
 	keyEnv := rieKeyEnv(t, moto)
 
 	emu := bedrocktest.NewServer(t)
@@ -83,17 +74,17 @@ func TestLambdaUnderRIE(t *testing.T) {
 		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME=" + emu.URL,
 		"AWS_ENDPOINT_URL_BEDROCK=" + emu.URL,
 	})
-	rie := startRIE(t, dir, gatewayEnv)
+	rie := testbin.StartRIE(t, append(gatewayEnv, "LOG_FORMAT=json")...)
 
 	// The first invocation starts the bootstrap: a cold start.
-	first := rie.invoke(t, readEvent(t, "health.multivalue.json"))
-	firstAnswered := time.Since(rie.started)
+	first := invoke(t, rie, readEvent(t, "health.multivalue.json"))
+	firstAnswered := time.Since(rie.Started)
 	cold := decodeHealth(t, first, false)
-	if !cold.FirstRequest || cold.Runtime != "lambda" || cold.Version != "rie-test" || cold.InstanceID == "" {
-		t.Errorf("first /health: got %+v, want first_request true, runtime lambda, version rie-test and an instance id", cold)
+	if !cold.FirstRequest || cold.Runtime != "lambda" || cold.Version != testbin.Version || cold.InstanceID == "" {
+		t.Errorf("first /health: got %+v, want first_request true, runtime lambda, version %s and an instance id", cold, testbin.Version)
 	}
-	initMS := rie.waitLog(t, `"msg":"gateway initialised"`, regexp.MustCompile(`"init_ms":([0-9.]+)`))
-	reportMS := rie.waitLog(t, "INIT REPORT", regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`))
+	initMS := waitLog(t, rie, `"msg":"gateway initialised"`, regexp.MustCompile(`"init_ms":([0-9.]+)`))
+	reportMS := waitLog(t, rie, "INIT REPORT", regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`))
 	t.Logf("cold start: gateway init_ms=%s, RIE init duration %s ms, RIE start to first answer %s",
 		initMS, reportMS, firstAnswered.Round(time.Millisecond))
 
@@ -114,7 +105,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	for _, form := range []string{"headers", "multivalue"} {
 		for _, tt := range tests {
 			t.Run(tt.event+"."+form, func(t *testing.T) {
-				resp := rie.invoke(t, readEvent(t, tt.event+"."+form+".json"))
+				resp := invoke(t, rie, readEvent(t, tt.event+"."+form+".json"))
 				r := newALBReply(t, resp, form == "headers")
 				if resp.StatusCode != tt.status {
 					t.Fatalf("got status %d, want %d; body:\n%.500s", resp.StatusCode, tt.status, r.body)
@@ -127,7 +118,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 		}
 	}
 
-	warm := decodeHealth(t, rie.invoke(t, readEvent(t, "health.headers.json")), true)
+	warm := decodeHealth(t, invoke(t, rie, readEvent(t, "health.headers.json")), true)
 	if warm.FirstRequest || warm.InstanceID != cold.InstanceID {
 		t.Errorf("later /health: got first_request %v on instance %q, want false on the cold instance %q",
 			warm.FirstRequest, warm.InstanceID, cold.InstanceID)
@@ -139,7 +130,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	if ops["Converse"] == 0 || ops["ConverseStream"] == 0 || ops["ListFoundationModels"] == 0 {
 		t.Errorf("the Bedrock emulator saw %v; want Converse, ConverseStream and ListFoundationModels from the Lambda", ops)
 	}
-	logs := rie.output()
+	logs := rie.Output()
 	if strings.Contains(logs, rieTestKey) {
 		t.Errorf("the API key appears in the function's output")
 	}
@@ -153,8 +144,8 @@ func TestLambdaUnderRIE(t *testing.T) {
 	// stream, so this checks the streaming response's framing and content,
 	// not that it arrives incrementally.
 	t.Run("function-url stream", func(t *testing.T) {
-		rie := startRIE(t, dir, slices.Concat(gatewayEnv, []string{"LAMBDA_MODE=function-url"}))
-		prelude, body := rie.invokeStream(t, functionURLEvent(t, `{"model":"us.anthropic.claude-haiku-4-5-20251001-v1:0","stream":true,`+
+		rie := testbin.StartRIE(t, slices.Concat(gatewayEnv, []string{"LOG_FORMAT=json", "LAMBDA_MODE=function-url"})...)
+		prelude, body := invokeStream(t, rie, functionURLEvent(t, `{"model":"us.anthropic.claude-haiku-4-5-20251001-v1:0","stream":true,`+
 			`"messages":[{"role":"user","content":"Stream to me through the Function URL"}]}`))
 		if prelude.StatusCode != http.StatusOK {
 			t.Fatalf("got status %d, want 200; body:\n%s", prelude.StatusCode, body)
@@ -426,122 +417,19 @@ func readEvent(tb testing.TB, name string) []byte {
 	return b
 }
 
-// buildLambdaBinaries builds, into dir, the Runtime Interface Emulator (the
-// tool pinned in go.mod) and the gateway's bootstrap for the host, built the
-// way `make build-lambda` builds it.
-func buildLambdaBinaries(tb testing.TB, dir string) {
-	tb.Helper()
-	builds := [][]string{
-		{"build", "-o", filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
-		{"build", "-tags", "lambda,lambda.norpc,nomsgpack", "-trimpath", "-ldflags", "-s -w -X main.version=rie-test",
-			"-o", filepath.Join(dir, "bootstrap"), "github.com/openbedrock/gateway/cmd/gateway"},
-	}
-	errs := make([]error, len(builds))
-	var wg sync.WaitGroup
-	for i, args := range builds {
-		wg.Go(func() {
-			cmd := exec.Command("go", args...)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// rieProcess is the Runtime Interface Emulator running the bootstrap.
-type rieProcess struct {
-	url     string
-	started time.Time
-	mu      sync.Mutex
-	out     bytes.Buffer
-}
-
-func (p *rieProcess) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *rieProcess) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
-
-// startRIE runs dir/aws-lambda-rie with dir/bootstrap on 127.0.0.1, with only
-// env and a clean AWS environment (no profile, no CA bundle, no instance
-// metadata), and kills its process group when the test ends. RIE starts the
-// bootstrap at the first invocation, as Lambda does.
-func startRIE(tb testing.TB, dir string, env []string) *rieProcess {
-	tb.Helper()
-	addr, apiAddr := localAddr(tb), localAddr(tb)
-	cmd := exec.Command(filepath.Join(dir, "aws-lambda-rie"),
-		"--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", apiAddr, // default 127.0.0.1:9001 would clash between tests
-		"./bootstrap")
-	cmd.Dir = dir
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + dir,
-		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
-		"LOG_FORMAT=json",
-	}, env...)
-	p := &rieProcess{url: "http://" + addr + rieInvokePath}
-	cmd.Stdout, cmd.Stderr = p, p
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the bootstrap is RIE's child
-	p.started = time.Now()
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start RIE: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	tb.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			conn.Close()
-			return p
-		}
-		select {
-		case <-done:
-			tb.Fatalf("RIE exited; output:\n%s", p.output())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("RIE did not listen on %s within 10s; output:\n%s", addr, p.output())
-		}
-	}
-}
-
 // invoke posts an event to RIE and decodes the function's ALB response,
 // which must fit what an ALB accepts.
-func (p *rieProcess) invoke(tb testing.TB, event []byte) events.ALBTargetGroupResponse {
+func invoke(tb testing.TB, p *testbin.Process, event []byte) events.ALBTargetGroupResponse {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(event))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.InvokeURL, bytes.NewReader(event))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		tb.Fatalf("invoke: %v; output:\n%s", err, p.output())
+		tb.Fatalf("invoke: %v; output:\n%s", err, p.Output())
 	}
 	defer resp.Body.Close()
 	payload, err := io.ReadAll(resp.Body)
@@ -550,7 +438,7 @@ func (p *rieProcess) invoke(tb testing.TB, event []byte) events.ALBTargetGroupRe
 	}
 	var out events.ALBTargetGroupResponse
 	if err := json.Unmarshal(payload, &out); err != nil || out.StatusCode == 0 {
-		tb.Fatalf("RIE answered %d with no ALB response (%v): %.2000s\noutput:\n%s", resp.StatusCode, err, payload, p.output())
+		tb.Fatalf("RIE answered %d with no ALB response (%v): %.2000s\noutput:\n%s", resp.StatusCode, err, payload, p.Output())
 	}
 	if len(payload) > albMaxResponse {
 		tb.Errorf("the function answered %d bytes of response JSON (status %d); an ALB rejects more than %d with its own 502",
@@ -562,11 +450,11 @@ func (p *rieProcess) invoke(tb testing.TB, event []byte) events.ALBTargetGroupRe
 // invokeStream posts an event to a function answering in streaming mode
 // and splits RIE's answer into the prelude (status and headers) and the
 // body, which the runtime separates with eight NUL bytes.
-func (p *rieProcess) invokeStream(tb testing.TB, event []byte) (events.LambdaFunctionURLStreamingResponse, []byte) {
+func invokeStream(tb testing.TB, p *testbin.Process, event []byte) (events.LambdaFunctionURLStreamingResponse, []byte) {
 	tb.Helper()
-	resp, err := http.Post(p.url, "application/json", bytes.NewReader(event))
+	resp, err := http.Post(p.InvokeURL, "application/json", bytes.NewReader(event))
 	if err != nil {
-		tb.Fatalf("invoke: %v; output:\n%s", err, p.output())
+		tb.Fatalf("invoke: %v; output:\n%s", err, p.Output())
 	}
 	defer resp.Body.Close()
 	payload, err := io.ReadAll(resp.Body)
@@ -576,18 +464,18 @@ func (p *rieProcess) invokeStream(tb testing.TB, event []byte) (events.LambdaFun
 	head, body, ok := bytes.Cut(payload, make([]byte, 8))
 	var prelude events.LambdaFunctionURLStreamingResponse
 	if !ok || json.Unmarshal(head, &prelude) != nil {
-		tb.Fatalf("RIE answered %d without a streaming prelude: %.2000q\noutput:\n%s", resp.StatusCode, payload, p.output())
+		tb.Fatalf("RIE answered %d without a streaming prelude: %.2000q\noutput:\n%s", resp.StatusCode, payload, p.Output())
 	}
 	return prelude, body
 }
 
 // waitLog waits for a line of output containing marker and returns the
 // first submatch of re in it.
-func (p *rieProcess) waitLog(tb testing.TB, marker string, re *regexp.Regexp) string {
+func waitLog(tb testing.TB, p *testbin.Process, marker string, re *regexp.Regexp) string {
 	tb.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		for line := range strings.SplitSeq(p.output(), "\n") {
+		for line := range strings.SplitSeq(p.Output(), "\n") {
 			if strings.Contains(line, marker) {
 				if m := re.FindStringSubmatch(line); m != nil {
 					return m[1]
@@ -596,21 +484,10 @@ func (p *rieProcess) waitLog(tb testing.TB, marker string, re *regexp.Regexp) st
 			}
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("no %q line in the output:\n%s", marker, p.output())
+			tb.Fatalf("no %q line in the output:\n%s", marker, p.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// localAddr returns 127.0.0.1:<a port that was free a moment ago>.
-func localAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // launchMoto starts moto_server on 127.0.0.1 and kills it when the test

@@ -19,22 +19,8 @@ import (
 	"time"
 
 	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
+	"github.com/openbedrock/gateway/internal/testbin"
 )
-
-// buildGateway compiles the server build as a static binary, once per test run.
-var buildGateway = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "gateway-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "gateway")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
 
 func freePort(tb testing.TB) string {
 	tb.Helper()
@@ -134,17 +120,14 @@ func slowEmulator(tb testing.TB, chunks int, delay time.Duration) *bedrocktest.S
 }
 
 func TestShutdownDrainsInFlightStreams(t *testing.T) {
-	bin, err := buildGateway()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testbin.Path(t, testbin.Gateway)
 	emu := slowEmulator(t, 15, 100*time.Millisecond)
 	port := freePort(t)
 	p := startGateway(t, exec.Command(bin), port, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+emu.URL,
 		"SHUTDOWN_DRAIN_DELAY=500ms", "SHUTDOWN_TIMEOUT=10s")
-	if got := status(p.base + "/ready"); got != 200 {
-		t.Fatalf("/ready before shutdown: %d", got)
-	}
+	// /health answers before the model catalogue's first load ends; /ready
+	// after it, which on a busy machine may take a moment.
+	waitUntil(t, "/ready to answer 200 before shutdown", func() bool { return status(p.base+"/ready") == 200 })
 	r, body := p.stream(t)
 	defer body.Close()
 	if _, err := r.ReadString('\n'); err != nil {
@@ -171,10 +154,7 @@ func TestShutdownDrainsInFlightStreams(t *testing.T) {
 }
 
 func TestShutdownDeadlineEndsStreamsWithAnError(t *testing.T) {
-	bin, err := buildGateway()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testbin.Path(t, testbin.Gateway)
 	emu := slowEmulator(t, 100, 100*time.Millisecond) // 10 s: longer than the timeout
 	p := startGateway(t, exec.Command(bin), freePort(t), "AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+emu.URL,
 		"SHUTDOWN_DRAIN_DELAY=0s", "SHUTDOWN_TIMEOUT=1500ms")
@@ -204,10 +184,7 @@ func TestEmptyRoot(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("chroot needs root")
 	}
-	bin, err := buildGateway()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testbin.Path(t, testbin.Gateway)
 	root := t.TempDir()
 	mustCopy(t, bin, filepath.Join(root, "gateway"), 0o755)
 	mustCopy(t, "/etc/ssl/certs/ca-certificates.crt", filepath.Join(root, "etc/ssl/certs/ca-certificates.crt"), 0o644)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openbedrock/gateway/internal/testbin"
 )
 
 // TestBenchSmoke runs the whole harness with the smoke profile (`make
@@ -23,7 +25,15 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	t.Setenv("AWS_CA_BUNDLE", "") // the harness sets it for the gateway-ca runs itself
 	dir := t.TempDir()
-	o, err := options{Profile: "smoke", Out: filepath.Join(dir, "REPORT.md"), Chart: filepath.Join(dir, "chart.svg"), QuietWait: 0}.resolve(context.Background())
+	// The binaries make test built once for every package (or, run alone,
+	// built here): they all sit in one directory.
+	bins := filepath.Dir(testbin.Path(t, testbin.Gateway))
+	for _, n := range []testbin.Name{testbin.Emulator, testbin.Loadgen, testbin.BareProxy} {
+		if d := filepath.Dir(testbin.Path(t, n)); d != bins {
+			t.Fatalf("%s is in %s, the gateway in %s", n, d, bins)
+		}
+	}
+	o, err := options{Profile: "smoke", Out: filepath.Join(dir, "REPORT.md"), Chart: filepath.Join(dir, "chart.svg"), Bins: bins, QuietWait: 0}.resolve(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

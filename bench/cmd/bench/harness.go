@@ -110,6 +110,7 @@ func (ph *phase) stop() {
 type harness struct {
 	prof    profile
 	repo    string
+	bins    string // prebuilt binaries (-bins); empty: build them into work
 	work    string // temporary directory: binaries, profiles, config stubs
 	bin     *binaries
 	caPath  string // the system CA bundle AWS_CA_BUNDLE points at

@@ -50,6 +50,7 @@ type options struct {
 	Out       string // Markdown report
 	Chart     string // SVG chart
 	Repo      string // the gateway's module root; found through bench/go.mod when empty
+	Bins      string // prebuilt binaries; empty: build them
 	Keep      bool   // keep the work directory (binaries, raw profiles)
 	QuietWait time.Duration
 }
@@ -62,6 +63,7 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	fs.StringVar(&o.Out, "out", "", "report path (default: bench/REPORT.md in the repository)")
 	fs.StringVar(&o.Chart, "chart", "", "chart path (default: bench/chart.svg in the repository)")
 	fs.StringVar(&o.Repo, "repo", "", "the gateway's repository root (default: the directory bench/go.mod replaces the gateway's module with)")
+	fs.StringVar(&o.Bins, "bins", "", "use the binaries in this directory (as make test shares them) instead of building them")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory with the binaries and raw profiles")
 	fs.DurationVar(&o.QuietWait, "quiet-wait", -1, "wait up to this long for the 1-minute load to fall to 1.5 before starting (default: the profile's)")
 	if err := fs.Parse(args); err != nil {
@@ -110,7 +112,7 @@ func runBench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	} else {
 		defer os.RemoveAll(work)
 	}
-	h := &harness{prof: prof, repo: o.Repo, work: work, log: log, caPath: caBundle(),
+	h := &harness{prof: prof, repo: o.Repo, bins: o.Bins, work: work, log: log, caPath: caBundle(),
 		rep: &report{Profile: prof.Name, Rounds: prof.Rounds, Date: time.Now()}}
 	h.rep.CABundle = h.caPath
 	start := time.Now()

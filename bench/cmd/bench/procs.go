@@ -34,7 +34,11 @@ type binaries struct {
 // stripped) and, when lambda is set, the Lambda bootstrap and the Runtime
 // Interface Emulator, into dir. The gateway's binaries build in its module
 // (repo), the load generator and the bare proxy in this one (repo/bench).
-func build(ctx context.Context, repo, dir string, lambda bool) (*binaries, error) {
+// With prebuilt set, it builds nothing and uses the binaries there.
+func build(ctx context.Context, repo, dir, prebuilt string, lambda bool) (*binaries, error) {
+	if prebuilt != "" {
+		return usePrebuilt(prebuilt, lambda)
+	}
 	start := time.Now()
 	b := &binaries{}
 	benchModule := filepath.Join(repo, "bench")
@@ -64,6 +68,27 @@ func build(ctx context.Context, repo, dir string, lambda bool) (*binaries, error
 			goBuild(ctx, repo, b.bootstrap, nil, "-tags", "lambda,lambda.norpc,nomsgpack", "-trimpath", "-ldflags", "-s -w -X main.version=bench", "./cmd/gateway"))
 	}
 	b.buildTime = time.Since(start)
+	return b, nil
+}
+
+// usePrebuilt finds the binaries in dir, under the names `go run
+// ./internal/testbin/build` gives them.
+func usePrebuilt(dir string, lambda bool) (*binaries, error) {
+	b := &binaries{gateway: filepath.Join(dir, "gateway"), emulator: filepath.Join(dir, "bedrock-emulator"),
+		loadgen: filepath.Join(dir, "loadgen"), proxy: filepath.Join(dir, "bareproxy")}
+	for _, p := range []string{b.gateway, b.emulator, b.loadgen, b.proxy} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("prebuilt binaries: %w", err)
+		}
+	}
+	if lambda {
+		b.rie, b.bootstrap = filepath.Join(dir, "aws-lambda-rie"), filepath.Join(dir, "bootstrap")
+		for _, p := range []string{b.rie, b.bootstrap} {
+			if _, err := os.Stat(p); err != nil {
+				b.lambdaErr = errors.Join(b.lambdaErr, fmt.Errorf("prebuilt binaries: %w", err))
+			}
+		}
+	}
 	return b, nil
 }
 

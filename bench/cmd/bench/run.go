@@ -24,7 +24,7 @@ func (h *harness) execute(ctx context.Context) error {
 	// Before anything of ours runs: is the machine busy already?
 	rep.Load1AtStart = waitQuiet(ctx, h.prof.QuietWait)
 	h.logf("load average %.2f; building", rep.Load1AtStart)
-	bin, err := build(ctx, h.repo, h.work, h.prof.LambdaInits > 0)
+	bin, err := build(ctx, h.repo, h.work, h.bins, h.prof.LambdaInits > 0)
 	if err != nil {
 		return err
 	}
