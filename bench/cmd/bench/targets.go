@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// verdict is one issue-8 target as this run measured it.
+// verdict is one performance target (README, Performance) as this run measured it.
 type verdict struct {
 	Name     string
 	Figure   string
@@ -29,7 +29,7 @@ func metIf(met bool) string {
 	return statusNotMet
 }
 
-// verdicts judges the targets of issue 8 from the runs. The targets are
+// verdicts judges the performance targets from the runs. The targets are
 // defined for 64 clients and concurrency 1; a profile without 64 clients
 // (the smoke run) judges them at its top concurrency and says so.
 func (r *report) verdicts() []verdict {
