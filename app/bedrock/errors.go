@@ -23,8 +23,10 @@ type RequestError struct {
 
 func (e *RequestError) Error() string { return e.Message }
 
+// badRequest is a RequestError with the code OpenAI gives a bad parameter,
+// so no validation error reaches a client with a null code.
 func badRequest(param, format string, args ...any) *RequestError {
-	return &RequestError{Param: param, Message: fmt.Sprintf(format, args...)}
+	return &RequestError{Param: param, Code: "invalid_value", Message: fmt.Sprintf(format, args...)}
 }
 
 // Kind is what went wrong in a Bedrock call, in the terms a client is told.

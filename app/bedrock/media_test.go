@@ -187,3 +187,55 @@ func TestImageFetchErrorsHideTheNetwork(t *testing.T) {
 		}
 	}
 }
+
+// TestThinkingValues is finding 10 of issue 12: a huge budget_tokens is a
+// 400 rather than an overflow sent to Bedrock, and "thinking": null is no
+// thinking object at all.
+func TestThinkingValues(t *testing.T) {
+	tr := &Translator{Media: NewMediaFetcher(MediaOptions{})}
+	msgs := `"messages":[{"role":"user","content":"hi"}]`
+	for _, budget := range []string{"1e300", "-5", "0", "2048.5", `"many"`, "4294967296"} {
+		_, err := translate(t, tr, claude, `{`+msgs+`,"thinking":{"type":"enabled","budget_tokens":`+budget+`}}`)
+		var re *RequestError
+		if !errors.As(err, &re) || re.Param != "thinking.budget_tokens" {
+			t.Errorf("budget_tokens %s: got %v, want a thinking.budget_tokens error", budget, err)
+		}
+	}
+	call, err := translate(t, tr, claude, `{`+msgs+`,"thinking":{"type":"enabled","budget_tokens":2048}}`)
+	if err != nil || *call.Input.InferenceConfig.MaxTokens != 2048+4096 {
+		t.Errorf("budget 2048: %v", err)
+	}
+	for _, body := range []string{`{` + msgs + `,"thinking":null}`, `{` + msgs + `,"extra_body":{"thinking":null}}`} {
+		call, err := translate(t, tr, claude, body)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if got := extraJSON(t, call); strings.Contains(got, "thinking") {
+			t.Errorf("%s: additional fields %s, want no thinking", body, got)
+		}
+	}
+}
+
+// TestInputBudget is finding 16 of issue 12: n times a huge prompt is
+// refused before Bedrock is called.
+func TestInputBudget(t *testing.T) {
+	tr := &Translator{Media: NewMediaFetcher(MediaOptions{}), MaxInputTokens: 1000}
+	prompt := strings.Repeat("word ", 400) // 2000 bytes: about 500 tokens
+	if _, err := translate(t, tr, claude, `{"n":1,"messages":[{"role":"user","content":"`+prompt+`"}]}`); err != nil {
+		t.Errorf("n=1 within the budget: %v", err)
+	}
+	_, err := translate(t, tr, claude, `{"n":3,"messages":[{"role":"user","content":"`+prompt+`"}]}`)
+	var re *RequestError
+	if !errors.As(err, &re) || re.Code != "input_too_large" {
+		t.Errorf("n=3 over the budget: got %v, want input_too_large", err)
+	}
+	// The default lets a large prompt through at n=1 and stops it at n=8.
+	big := strings.Repeat("x", 1_200_000*4)
+	def := &Translator{Media: NewMediaFetcher(MediaOptions{})}
+	if _, err := translate(t, def, claude, `{"messages":[{"role":"user","content":"`+big+`"}]}`); err != nil {
+		t.Errorf("1.2M tokens at n=1: %v", err)
+	}
+	if _, err := translate(t, def, claude, `{"n":8,"messages":[{"role":"user","content":"`+big+`"}]}`); !errors.As(err, &re) {
+		t.Errorf("1.2M tokens at n=8: got %v, want refused", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,6 +28,9 @@ type Translator struct {
 	PromptCaching bool
 	// Media fetches and decodes image and file parts.
 	Media *MediaFetcher
+	// MaxInputTokens (MAX_INPUT_TOKENS) caps a request's estimated input
+	// tokens times its n choices; 0 means DefaultMaxInputTokens.
+	MaxInputTokens int64
 }
 
 // Call is an OpenAI request translated for Bedrock.
@@ -212,6 +216,9 @@ func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRe
 	if len(extra) > 0 {
 		in.AdditionalModelRequestFields = document.NewLazyDocument(extra)
 	}
+	if err := checkInputBudget(call, t.MaxInputTokens); err != nil {
+		return nil, err
+	}
 	return call, nil
 }
 
@@ -230,6 +237,9 @@ func (t *Translator) reasoning(req *openai.ChatCompletionRequest, q quirks, cfg 
 			return false, badRequest("thinking", "thinking must be a JSON object")
 		}
 		extra["thinking"] = v
+	}
+	if v, ok := extra["thinking"]; ok && v == nil {
+		delete(extra, "thinking") // "thinking": null means no thinking object
 	}
 	if _, explicit := extra["thinking"]; !explicit && effort != "" && effort != "none" {
 		switch q.reasoning {
@@ -258,14 +268,34 @@ func (t *Translator) reasoning(req *openai.ChatCompletionRequest, q quirks, cfg 
 	// Claude thinking: temperature must be 1 (default) and top_p unset, and
 	// max tokens must exceed the budget.
 	cfg.Temperature, cfg.TopP = nil, nil
-	budget, _ := th["budget_tokens"].(float64)
-	if b, ok := th["budget_tokens"].(int); ok {
-		budget = float64(b)
+	budget, err := thinkingBudget(th["budget_tokens"])
+	if err != nil {
+		return false, err
 	}
 	if cfg.MaxTokens == nil {
 		cfg.MaxTokens = aws.Int32(int32(budget) + 4096)
 	}
 	return true, nil
+}
+
+// maxThinkingBudget bounds thinking.budget_tokens so that budget + 4096
+// (the max_tokens given when the request sets none) fits Bedrock's int32.
+const maxThinkingBudget = 1 << 30
+
+// thinkingBudget reads thinking.budget_tokens: a whole number from 1 to
+// maxThinkingBudget (Bedrock says if the model wants at least 1024).
+func thinkingBudget(v any) (int, error) {
+	switch b := v.(type) {
+	case int:
+		if b >= 1 && b <= maxThinkingBudget {
+			return b, nil
+		}
+	case float64:
+		if b >= 1 && b <= maxThinkingBudget && b == math.Trunc(b) {
+			return int(b), nil
+		}
+	}
+	return 0, badRequest("thinking.budget_tokens", "thinking.budget_tokens must be a whole number from 1 to %d", maxThinkingBudget)
 }
 
 func effortLevel(e string) string {

@@ -91,7 +91,7 @@ func decodeJSON(r io.Reader, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return invalidRequest(te.Field, "invalid_type", fmt.Sprintf("Invalid type for '%s': expected %s, got JSON %s.", te.Field, te.Type, te.Value))
+			return invalidType(te)
 		}
 		var se *json.SyntaxError
 		if errors.As(err, &se) {

@@ -38,6 +38,7 @@ type config struct {
 	ImageFetchProxy        *url.URL // IMAGE_FETCH_PROXY; nil: direct, never the environment's proxy
 	ImageMaxPerRequest     int      // IMAGE_MAX_PER_REQUEST
 	ImageMaxTotalBytes     int64    // IMAGE_MAX_TOTAL_BYTES
+	MaxInputTokens         int64    // MAX_INPUT_TOKENS: estimated input tokens times n, per request
 
 	MaxIdleConnsPerHost int
 	ShutdownDrainDelay  time.Duration
@@ -65,6 +66,8 @@ type config struct {
 	TLSCertFile       string         // TLS_CERT_FILE
 	TLSKeyFile        string         // TLS_KEY_FILE
 	RedirectHTTPPort  int            // REDIRECT_HTTP_PORT
+	RedirectHost      string         // REDIRECT_HOST: where plain HTTP is redirected
+	PlainHTTP         string         // PLAIN_HTTP: redirect or refuse
 
 	// LambdaMode is alb (behind an ALB target group) or function-url
 	// (a Function URL in RESPONSE_STREAM mode); Lambda build only.
@@ -96,6 +99,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ImageFetchTimeout:      p.duration("IMAGE_FETCH_TIMEOUT", 10*time.Second),
 		ImageMaxPerRequest:     p.int("IMAGE_MAX_PER_REQUEST", bedrock.DefaultMaxImages),
 		ImageMaxTotalBytes:     int64(p.int("IMAGE_MAX_TOTAL_BYTES", bedrock.DefaultMaxImageTotalBytes)),
+		MaxInputTokens:         int64(p.int("MAX_INPUT_TOKENS", bedrock.DefaultMaxInputTokens)),
 
 		MaxIdleConnsPerHost: p.int("BEDROCK_MAX_IDLE_CONNS", 256),
 		ShutdownDrainDelay:  p.duration("SHUTDOWN_DRAIN_DELAY", 5*time.Second),
@@ -137,7 +141,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.ImageFetchProxy = u
 	}
-	for name, v := range map[string]int64{"IMAGE_FETCH_MAX_BYTES": c.ImageFetchMaxBytes, "IMAGE_MAX_PER_REQUEST": int64(c.ImageMaxPerRequest), "IMAGE_MAX_TOTAL_BYTES": c.ImageMaxTotalBytes} {
+	for name, v := range map[string]int64{"IMAGE_FETCH_MAX_BYTES": c.ImageFetchMaxBytes, "IMAGE_MAX_PER_REQUEST": int64(c.ImageMaxPerRequest), "IMAGE_MAX_TOTAL_BYTES": c.ImageMaxTotalBytes, "MAX_INPUT_TOKENS": c.MaxInputTokens} {
 		if v < 1 {
 			p.errs = append(p.errs, fmt.Errorf("%s: %d must be at least 1", name, v))
 		}
@@ -259,6 +263,14 @@ func loadAuthConfig(c *config, p *parser) {
 		p.errs = append(p.errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither"))
 	}
 	c.RedirectHTTPPort = p.int("REDIRECT_HTTP_PORT", 0)
+	c.RedirectHost = p.str("REDIRECT_HOST", "")
+	c.PlainHTTP = p.str("PLAIN_HTTP", "redirect")
+	if c.PlainHTTP != "redirect" && c.PlainHTTP != "refuse" {
+		p.errs = append(p.errs, fmt.Errorf("PLAIN_HTTP: %q is not redirect or refuse", c.PlainHTTP))
+	}
+	if strings.ContainsAny(c.RedirectHost, "/?#@ ") {
+		p.errs = append(p.errs, fmt.Errorf("REDIRECT_HOST: %q is not a host name", c.RedirectHost))
+	}
 	switch {
 	case c.RedirectHTTPPort < 0 || c.RedirectHTTPPort > 65535:
 		p.errs = append(p.errs, fmt.Errorf("REDIRECT_HTTP_PORT: %d is out of range", c.RedirectHTTPPort))

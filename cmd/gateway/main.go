@@ -92,7 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReadTimeout:    cfg.ReadTimeout,
 		WriteTimeout:   cfg.WriteTimeout,
 		Translator: &bedrock.Translator{
-			PromptCaching: cfg.PromptCaching,
+			PromptCaching:  cfg.PromptCaching,
+			MaxInputTokens: cfg.MaxInputTokens,
 			Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{
 				MaxBytes: cfg.ImageFetchMaxBytes, Timeout: cfg.ImageFetchTimeout,
 				AllowPrivate: cfg.ImageFetchAllowPrivate, AllowHTTP: cfg.ImageFetch, Proxy: cfg.ImageFetchProxy,

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdaurl"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 )
 
 // runtimeName is reported in /health.
@@ -38,12 +38,15 @@ func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, lc
 		lambdaurl.Start(h, lambda.WithContext(ctx))
 		return nil
 	}
-	adapter := httpadapter.NewALB(h)
 	lambda.StartWithOptions(func(ctx context.Context, req events.ALBTargetGroupRequest) (events.ALBTargetGroupResponse, error) {
-		resp, err := adapter.ProxyWithContext(ctx, req)
+		resp, err := serveALB(ctx, h, req)
+		if errors.Is(err, errBadEvent) {
+			log.InfoContext(ctx, "bad ALB request", "err", err)
+			return albError(http.StatusBadRequest, "invalid_request", "The request could not be read: "+strings.TrimPrefix(err.Error(), errBadEvent.Error()+": ")+"."), nil
+		}
 		if err != nil {
-			log.ErrorContext(ctx, "convert ALB event", "err", err)
-			return albError(http.StatusBadGateway, "bad_gateway", "The gateway could not read the load balancer's request."), nil
+			log.ErrorContext(ctx, "serve ALB event", "err", err)
+			return albError(http.StatusBadGateway, "bad_gateway", "The gateway could not answer the load balancer's request."), nil
 		}
 		if req.MultiValueHeaders == nil {
 			// Target groups without multi-value headers read only `headers`.
@@ -88,8 +91,12 @@ func (c *byteCounter) Write(p []byte) (int, error) {
 }
 
 func albError(status int, code, message string) events.ALBTargetGroupResponse {
+	typ := "server_error"
+	if status < 500 {
+		typ = "invalid_request_error"
+	}
 	body, _ := json.Marshal(map[string]any{"error": map[string]any{
-		"message": message, "type": "server_error", "param": nil, "code": code}})
+		"message": message, "type": typ, "param": nil, "code": code}})
 	return events.ALBTargetGroupResponse{
 		StatusCode:        status,
 		StatusDescription: http.StatusText(status),

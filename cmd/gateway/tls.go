@@ -3,8 +3,10 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,17 +40,31 @@ func enableTLS(srv *http.Server, cfg config, log *slog.Logger) (*http.Server, er
 	if cfg.RedirectHTTPPort == 0 {
 		return nil, nil
 	}
+	var plain http.Handler
+	if cfg.PlainHTTP == "refuse" {
+		plain = refusePlainHTTP(cfg.Port, log)
+	} else {
+		host := cfg.RedirectHost
+		if host == "" {
+			host = certHost(certs.cert.Load().Leaf)
+		}
+		if host == "" {
+			return nil, errors.New("REDIRECT_HOST: the certificate names no host name to redirect to; set REDIRECT_HOST, or PLAIN_HTTP=refuse")
+		}
+		plain = redirectToHTTPS(host, cfg.Port, log)
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.RedirectHTTPPort)))
 	if err != nil {
 		return nil, fmt.Errorf("listen for HTTP redirects: %w", err)
 	}
-	redirect := &http.Server{Handler: redirectToHTTPS(cfg.Port), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+	redirect := &http.Server{Handler: plain, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second,
+		WriteTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() {
 		if err := redirect.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP redirect listener stopped", "err", err)
 		}
 	}()
-	log.Info("redirecting HTTP to HTTPS", "addr", ln.Addr().String())
+	log.Info("plain HTTP listener", "addr", ln.Addr().String(), "mode", cmp.Or(cfg.PlainHTTP, "redirect"))
 	return redirect, nil
 }
 
@@ -155,25 +171,65 @@ func (r *certReloader) reload() error {
 	return nil
 }
 
-// redirectToHTTPS sends every plain-HTTP request to the same host and path
-// on the HTTPS port with 308, which keeps the method and body.
-func redirectToHTTPS(httpsPort int) http.Handler {
+// certHost is the first host name the certificate names that is not a
+// wildcard: where plain-HTTP requests are redirected unless REDIRECT_HOST
+// says otherwise.
+func certHost(leaf *x509.Certificate) string {
+	if leaf == nil {
+		return ""
+	}
+	for _, n := range leaf.DNSNames {
+		if !strings.Contains(n, "*") {
+			return n
+		}
+	}
+	return ""
+}
+
+// redirectToHTTPS sends every plain-HTTP request to the same path on host
+// at the HTTPS port with 308, which keeps the method and body. The host is
+// configured, never the request's Host header, so the redirect cannot be
+// pointed elsewhere. A request that carried a key is logged (without it):
+// the key crossed the network in clear.
+func redirectToHTTPS(host string, httpsPort int, log *slog.Logger) http.Handler {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	switch {
+	case httpsPort != 443:
+		host = net.JoinHostPort(host, strconv.Itoa(httpsPort))
+	case strings.Contains(host, ":"):
+		host = "[" + host + "]" // IPv6 literal
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(r.Host); err == nil {
-			host = h
-		}
-		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-		if host == "" {
-			http.Error(w, "This server only speaks HTTPS.", http.StatusBadRequest)
-			return
-		}
-		switch {
-		case httpsPort != 443:
-			host = net.JoinHostPort(host, strconv.Itoa(httpsPort))
-		case strings.Contains(host, ":"):
-			host = "[" + host + "]" // IPv6 literal
-		}
+		warnPlainKey(r, log)
+		w.Header().Set("Connection", "close")
 		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
 	})
+}
+
+// refusePlainHTTP answers every plain-HTTP request with 403
+// https_required, so clients configured with http:// fail loudly instead
+// of being redirected on every call.
+func refusePlainHTTP(httpsPort int, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msg := fmt.Sprintf("This gateway only accepts HTTPS (port %d).", httpsPort)
+		if warnPlainKey(r, log) {
+			msg += " This request's API key crossed the network unencrypted: rotate it."
+		}
+		body, _ := json.Marshal(map[string]any{"error": map[string]any{
+			"message": msg, "type": "invalid_request_error", "param": nil, "code": "https_required"}})
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write(body)
+	})
+}
+
+// warnPlainKey logs a request that sent a key over plain HTTP, and reports
+// whether it did.
+func warnPlainKey(r *http.Request, log *slog.Logger) bool {
+	if r.Header.Get("Authorization") == "" && r.Header.Get("X-Api-Key") == "" {
+		return false
+	}
+	log.Warn("an API key was sent over plain HTTP; the client should use https", "client", r.RemoteAddr, "path", r.URL.Path)
+	return true
 }

@@ -267,23 +267,28 @@ func TestNewCertReloaderFailsClearly(t *testing.T) {
 	}
 }
 
+// TestRedirectToHTTPS: the redirect keeps the path and query and goes to
+// the configured host whatever the Host header says (finding 12 of issue
+// 12: a Host-built Location is an open redirect).
 func TestRedirectToHTTPS(t *testing.T) {
 	tests := []struct {
-		name, host, target string
-		port               int
-		want               string
+		name, configured, host, target string
+		port                           int
+		want                           string
 	}{
-		{"keeps path and query", "gw.example:8080", "/api/v1/models?limit=2", 8443, "https://gw.example:8443/api/v1/models?limit=2"},
-		{"port 443 is implied", "gw.example", "/health", 443, "https://gw.example/health"},
-		{"IPv6 literal", "[2001:db8::1]:80", "/", 8443, "https://[2001:db8::1]:8443/"},
-		{"IPv6 literal on 443", "[2001:db8::1]", "/", 443, "https://[2001:db8::1]/"},
+		{"keeps path and query", "gw.example", "gw.example:8080", "/api/v1/models?limit=2", 8443, "https://gw.example:8443/api/v1/models?limit=2"},
+		{"port 443 is implied", "gw.example", "gw.example", "/health", 443, "https://gw.example/health"},
+		{"Host header ignored", "gw.example", "evil.example", "/health", 443, "https://gw.example/health"},
+		{"Host header with a path ignored", "gw.example", "evil.example/x?", "/health", 8443, "https://gw.example:8443/health"},
+		{"IPv6 literal", "2001:db8::1", "[2001:db8::1]:80", "/", 8443, "https://[2001:db8::1]:8443/"},
+		{"IPv6 literal on 443", "[2001:db8::1]", "[2001:db8::1]", "/", 443, "https://[2001:db8::1]/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, tt.target, strings.NewReader(`{}`))
 			req.Host = tt.host
 			rec := httptest.NewRecorder()
-			redirectToHTTPS(tt.port).ServeHTTP(rec, req)
+			redirectToHTTPS(tt.configured, tt.port, slog.New(slog.DiscardHandler)).ServeHTTP(rec, req)
 			if rec.Code != http.StatusPermanentRedirect {
 				t.Errorf("status %d, want 308 (keeps POST)", rec.Code)
 			}
@@ -291,6 +296,23 @@ func TestRedirectToHTTPS(t *testing.T) {
 				t.Errorf("Location = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPlainHTTPRefused: PLAIN_HTTP=refuse answers 403 https_required, and
+// a key sent in clear is logged (without the key) and the client told.
+func TestPlainHTTPRefused(t *testing.T) {
+	var logs strings.Builder
+	h := refusePlainHTTP(8443, slog.New(slog.NewJSONHandler(&logs, nil)))
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/chat/completions", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer sk-secret-in-clear")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "https_required") || !strings.Contains(rec.Body.String(), "rotate") {
+		t.Errorf("got %d %s, want 403 https_required telling to rotate the key", rec.Code, rec.Body)
+	}
+	if !strings.Contains(logs.String(), "plain HTTP") || strings.Contains(logs.String(), "sk-secret") {
+		t.Errorf("log = %s, want a warning without the key", logs.String())
 	}
 }
 
@@ -322,7 +344,7 @@ func TestEnableTLSStartsTheRedirectListener(t *testing.T) {
 		t.Fatalf("GET: %v", err)
 	}
 	resp.Body.Close()
-	if got := resp.Header.Get("Location"); got != "https://127.0.0.1:8443/health" {
+	if got := resp.Header.Get("Location"); got != "https://localhost:8443/health" { // the certificate's name
 		t.Errorf("Location = %q", got)
 	}
 
