@@ -17,7 +17,7 @@ var goTypeName = regexp.MustCompile(`\[\][a-z]|\b(openai|bedrock|json|main|serve
 // TestValidationErrorsSpeakJSON is finding 14 of issue 12: validation
 // errors name JSON types, never Go ones, and always carry a code.
 func TestValidationErrorsSpeakJSON(t *testing.T) {
-	h, _ := netHandler(t, func(o *server.Options) { o.DefaultModel = "us.anthropic.claude-3-5-haiku-20241022-v1:0" })
+	h, _ := netHandler(t, func(o *server.Options) { o.DefaultModel = modelClaude })
 	for _, tt := range []struct{ path, body string }{
 		{"/api/v1/chat/completions", `{"messages":"hi"}`},
 		{"/api/v1/chat/completions", `{"messages":[1]}`},
@@ -48,7 +48,6 @@ func TestValidationErrorsSpeakJSON(t *testing.T) {
 			} `json:"error"`
 		}
 		_ = json.Unmarshal(rec.Body.Bytes(), &env)
-		t.Logf("%s -> %d %s", tt.body, rec.Code, rec.Body)
 		if rec.Code != http.StatusBadRequest {
 			t.Errorf("%s: status %d, want 400: %s", tt.body, rec.Code, rec.Body)
 		}
