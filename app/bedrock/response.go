@@ -34,11 +34,17 @@ func Usage(u *types.TokenUsage) *openai.Usage {
 	}
 	in, out := int(aws.ToInt32(u.InputTokens)), int(aws.ToInt32(u.OutputTokens))
 	read, write := int(aws.ToInt32(u.CacheReadInputTokens)), int(aws.ToInt32(u.CacheWriteInputTokens))
+	details := &openai.PromptTokensDetails{CachedTokens: read, CacheWriteTokens: write}
+	for _, d := range u.CacheDetails { // writes by TTL: 1-hour ones are priced apart
+		if d.Ttl == types.CacheTTLOneHour {
+			details.CacheWrite1hTokens += int(aws.ToInt32(d.InputTokens))
+		}
+	}
 	return &openai.Usage{
 		PromptTokens:        in + read + write,
 		CompletionTokens:    out,
 		TotalTokens:         in + read + write + out,
-		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: read, CacheWriteTokens: write},
+		PromptTokensDetails: details,
 	}
 }
 
@@ -57,8 +63,9 @@ func AddUsage(a, b *openai.Usage) *openai.Usage {
 	}
 	if a.PromptTokensDetails != nil && b.PromptTokensDetails != nil {
 		s.PromptTokensDetails = &openai.PromptTokensDetails{
-			CachedTokens:     a.PromptTokensDetails.CachedTokens + b.PromptTokensDetails.CachedTokens,
-			CacheWriteTokens: a.PromptTokensDetails.CacheWriteTokens + b.PromptTokensDetails.CacheWriteTokens,
+			CachedTokens:       a.PromptTokensDetails.CachedTokens + b.PromptTokensDetails.CachedTokens,
+			CacheWriteTokens:   a.PromptTokensDetails.CacheWriteTokens + b.PromptTokensDetails.CacheWriteTokens,
+			CacheWrite1hTokens: a.PromptTokensDetails.CacheWrite1hTokens + b.PromptTokensDetails.CacheWrite1hTokens,
 		}
 	}
 	return s

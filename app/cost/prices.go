@@ -32,6 +32,20 @@ type TokenTable struct {
 	// Models is keyed by foundation-model id (profiles resolve to theirs),
 	// or by an inference-profile id priced differently (global. ...).
 	Models map[string]ModelPrice `json:"models"`
+	// ServiceTiers scales every token price by the Bedrock service tier a
+	// response was served on (priority, flex).
+	ServiceTiers *ServiceTiers `json:"service_tiers,omitempty"`
+	// Unpriced lists models deliberately without a price, with why: "free"
+	// or "unknown: ...". Requests on them still count as unknown cost.
+	Unpriced map[string]string `json:"unpriced,omitempty"`
+}
+
+// ServiceTiers holds the price multiplier of each Bedrock service tier.
+type ServiceTiers struct {
+	Source string `json:"source,omitempty"`
+	// Multipliers is keyed by tier (default, priority, flex); a tier not
+	// listed costs the default price.
+	Multipliers map[string]float64 `json:"multipliers"`
 }
 
 // ModelPrice is one model's prices, with overrides for the regions where
@@ -40,15 +54,28 @@ type ModelPrice struct {
 	TokenPrice
 	Regions map[string]TokenPrice `json:"regions,omitempty"`
 	Note    string                `json:"note,omitempty"`
+	// Unverified marks figures no source seen confirmed.
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // TokenPrice is in USD per million tokens. A missing cache price is the
-// input price.
+// input price; a missing 1-hour write price is the (5-minute) write price.
 type TokenPrice struct {
-	Input      float64  `json:"input"`
-	Output     float64  `json:"output"`
-	CacheRead  *float64 `json:"cache_read,omitempty"`
-	CacheWrite *float64 `json:"cache_write,omitempty"`
+	Input        float64  `json:"input"`
+	Output       float64  `json:"output"`
+	CacheRead    *float64 `json:"cache_read,omitempty"`
+	CacheWrite   *float64 `json:"cache_write,omitempty"`
+	CacheWrite1h *float64 `json:"cache_write_1h,omitempty"`
+	// LongContext raises the prices of a request whose prompt (input and
+	// cache tokens) exceeds a threshold, as Claude's 1M-token context does.
+	LongContext *LongContext `json:"long_context,omitempty"`
+}
+
+// LongContext is a model's surcharge for long prompts.
+type LongContext struct {
+	AboveInputTokens int64   `json:"above_input_tokens"`
+	InputMultiplier  float64 `json:"input_multiplier"`
+	OutputMultiplier float64 `json:"output_multiplier"`
 }
 
 // InfraTable holds the AWS infrastructure prices.
@@ -68,18 +95,24 @@ type InfraPrice struct {
 }
 
 // Usage is the tokens of one response as Bedrock reports them: input
-// excludes the cache reads and writes.
+// excludes the cache reads and writes. CacheWrite counts every cache write;
+// CacheWrite1h is the part written with a 1-hour TTL.
 type Usage struct {
-	Input, Output, CacheRead, CacheWrite int64
+	Input, Output, CacheRead, CacheWrite, CacheWrite1h int64
 }
 
 // Add returns the sum of u and v.
 func (u Usage) Add(v Usage) Usage {
-	return Usage{u.Input + v.Input, u.Output + v.Output, u.CacheRead + v.CacheRead, u.CacheWrite + v.CacheWrite}
+	return Usage{u.Input + v.Input, u.Output + v.Output, u.CacheRead + v.CacheRead, u.CacheWrite + v.CacheWrite, u.CacheWrite1h + v.CacheWrite1h}
 }
 
-// Cost is the price of u in USD.
-func (p TokenPrice) Cost(u Usage) float64 {
+// Cost is the price of u in USD at the default service tier.
+func (p TokenPrice) Cost(u Usage) float64 { return p.CostAt(u, 1) }
+
+// CostAt is the price of u in USD with every token price scaled by tier (a
+// service tier's multiplier, see Prices.TierMultiplier). A prompt longer
+// than the model's long-context threshold is priced at its long-context rates.
+func (p TokenPrice) CostAt(u Usage, tier float64) float64 {
 	read, write := p.Input, p.Input
 	if p.CacheRead != nil {
 		read = *p.CacheRead
@@ -87,8 +120,29 @@ func (p TokenPrice) Cost(u Usage) float64 {
 	if p.CacheWrite != nil {
 		write = *p.CacheWrite
 	}
-	return (float64(u.Input)*p.Input + float64(u.Output)*p.Output +
-		float64(u.CacheRead)*read + float64(u.CacheWrite)*write) / 1e6
+	write1h := write
+	if p.CacheWrite1h != nil {
+		write1h = *p.CacheWrite1h
+	}
+	in, out := tier, tier
+	if lc := p.LongContext; lc != nil && u.Input+u.CacheRead+u.CacheWrite > lc.AboveInputTokens {
+		in, out = in*lc.InputMultiplier, out*lc.OutputMultiplier
+	}
+	w1h := min(u.CacheWrite1h, u.CacheWrite)
+	return (in*(float64(u.Input)*p.Input+float64(u.CacheRead)*read+float64(u.CacheWrite-w1h)*write+float64(w1h)*write1h) +
+		out*float64(u.Output)*p.Output) / 1e6
+}
+
+// TierMultiplier is the price multiplier of a Bedrock service tier; 1 for
+// the default tier, an empty one, and tiers the table does not list.
+func (p *Prices) TierMultiplier(tier string) float64 {
+	if p.Tokens.ServiceTiers == nil {
+		return 1
+	}
+	if m, ok := p.Tokens.ServiceTiers.Multipliers[tier]; ok && m > 0 {
+		return m
+	}
+	return 1
 }
 
 // DefaultPrices returns the embedded price data.
@@ -182,7 +236,10 @@ func (p *Prices) check(complete bool) error {
 }
 
 func bad(t TokenPrice) bool {
-	return t.Input < 0 || t.Output < 0 || (t.CacheRead != nil && *t.CacheRead < 0) || (t.CacheWrite != nil && *t.CacheWrite < 0)
+	neg := func(p *float64) bool { return p != nil && *p < 0 }
+	lc := t.LongContext
+	return t.Input < 0 || t.Output < 0 || neg(t.CacheRead) || neg(t.CacheWrite) || neg(t.CacheWrite1h) ||
+		lc != nil && (lc.AboveInputTokens <= 0 || lc.InputMultiplier < 1 || lc.OutputMultiplier < 1)
 }
 
 // Merge replaces p's entries with over's: models and infrastructure items
@@ -195,6 +252,15 @@ func (p *Prices) Merge(over *Prices) {
 		p.Infra.Items = map[string]InfraPrice{}
 	}
 	maps.Copy(p.Tokens.Models, over.Tokens.Models)
+	if over.Tokens.ServiceTiers != nil {
+		p.Tokens.ServiceTiers = over.Tokens.ServiceTiers
+	}
+	if len(over.Tokens.Unpriced) > 0 {
+		if p.Tokens.Unpriced == nil {
+			p.Tokens.Unpriced = map[string]string{}
+		}
+		maps.Copy(p.Tokens.Unpriced, over.Tokens.Unpriced)
+	}
 	maps.Copy(p.Infra.Items, over.Infra.Items)
 	setIf(&p.Version, over.Version)
 	setIf(&p.Note, over.Note)

@@ -47,11 +47,12 @@ func TestTokenLookup(t *testing.T) {
 		wantIn                          float64
 		wantOK                          bool
 	}{
-		{"profile resolves to its foundation model", "us.anthropic.claude-3-5-haiku-20241022-v1:0", "anthropic.claude-3-5-haiku-20241022-v1:0", "us-east-1", 0.80, true},
+		{"profile resolves to its foundation model", "us.anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic.claude-haiku-4-5-20251001-v1:0", "us-east-1", 1.10, true},
+		{"global profile of the same model", "global.anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic.claude-haiku-4-5-20251001-v1:0", "us-east-1", 1.00, true},
 		{"profile priced on its own", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0", "us-east-1", 3.00, true},
 		{"regional profile of the same model", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0", "us-east-1", 3.30, true},
-		{"override replaces the embedded price", "anthropic.claude-3-7-sonnet-20250219-v1:0", "", "us-east-1", 2.4, true},
-		{"region override", "eu.anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic.claude-3-7-sonnet-20250219-v1:0", "eu-central-1", 2.6, true},
+		{"override replaces the embedded price", "anthropic.claude-opus-4-1-20250805-v1:0", "", "us-east-1", 2.4, true},
+		{"region override", "us.anthropic.claude-opus-4-1-20250805-v1:0", "anthropic.claude-opus-4-1-20250805-v1:0", "eu-central-1", 2.6, true},
 		{"model only the override knows", "custom.my-model", "", "us-east-1", 1, true},
 		{"unknown model", "acme.mystery-v1", "acme.mystery-v1", "us-east-1", 0, false},
 	}
@@ -88,6 +89,14 @@ func TestTokenCost(t *testing.T) {
 		{"no usage", sonnet, Usage{}, 0},
 		// Cache prices missing: input price. 10×1 + 10×1 + 10×1 + 5×2 = 40 per million.
 		{"missing cache prices cost as input", TokenPrice{Input: 1, Output: 2}, Usage{Input: 10, Output: 5, CacheRead: 10, CacheWrite: 10}, 0.00004},
+		// 400 writes of which 100 for 1 hour: 300×3.75 + 100×6 = 1725 per million.
+		{"1-hour writes at their own price", withWrite1h(sonnet, 6), Usage{CacheWrite: 400, CacheWrite1h: 100}, 0.001725},
+		{"1-hour writes without a price cost as writes", sonnet, Usage{CacheWrite: 400, CacheWrite1h: 100}, 0.0015},
+		// Prompt 250,000 > 200,000: input ×2, output ×1.5: 250000×6 + 1000×22.5 = 1,522,500 per million.
+		{"long context", withLongContext(sonnet), Usage{Input: 250000, Output: 1000}, 1.5225},
+		// Prompt 150,000 + 60,000 read = 210,000: long. 150000×6 + 60000×0.6 + 100×22.5.
+		{"long context counts cached prompt tokens", withLongContext(sonnet), Usage{Input: 150000, CacheRead: 60000, Output: 100}, 0.93825},
+		{"short prompt on a long-context model", withLongContext(sonnet), Usage{Input: 200000}, 0.6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +104,33 @@ func TestTokenCost(t *testing.T) {
 				t.Errorf("got %g USD, want %g", got, tt.want)
 			}
 		})
+	}
+}
+
+func withWrite1h(p TokenPrice, w float64) TokenPrice {
+	p.CacheWrite1h = &w
+	return p
+}
+
+func withLongContext(p TokenPrice) TokenPrice {
+	p.LongContext = &LongContext{AboveInputTokens: 200000, InputMultiplier: 2, OutputMultiplier: 1.5}
+	return p
+}
+
+func TestServiceTierCost(t *testing.T) {
+	p, err := DefaultPrices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	price, ok := p.Token("global.anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic.claude-haiku-4-5-20251001-v1:0", "us-east-1")
+	if !ok {
+		t.Fatal("Haiku 4.5 has no price")
+	}
+	u := Usage{Input: 1000000, Output: 100000} // $1 + $0.50 at the default tier
+	for tier, want := range map[string]float64{"": 1.5, "default": 1.5, "priority": 2.625, "flex": 0.75, "reserved": 1.5} {
+		if got := price.CostAt(u, p.TierMultiplier(tier)); !near(got, want) {
+			t.Errorf("tier %q: got %g USD, want %g", tier, got, want)
+		}
 	}
 }
 

@@ -429,10 +429,12 @@ type Usage struct {
 }
 
 // PromptTokensDetails splits the prompt tokens. CacheWriteTokens is an
-// extension: the tokens Bedrock wrote to the prompt cache.
+// extension: the tokens Bedrock wrote to the prompt cache; so is
+// CacheWrite1hTokens, the part of them written with a 1-hour TTL.
 type PromptTokensDetails struct {
-	CachedTokens     int `json:"cached_tokens"`
-	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
+	CachedTokens       int `json:"cached_tokens"`
+	CacheWriteTokens   int `json:"cache_write_tokens,omitempty"`
+	CacheWrite1hTokens int `json:"cache_write_1h_tokens,omitempty"`
 }
 
 // CompletionTokensDetails splits the completion tokens.

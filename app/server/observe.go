@@ -84,7 +84,7 @@ func openAIUsage(u *openai.Usage) cost.Usage {
 	}
 	out := cost.Usage{Input: int64(u.PromptTokens), Output: int64(u.CompletionTokens)}
 	if d := u.PromptTokensDetails; d != nil {
-		out.CacheRead, out.CacheWrite = int64(d.CachedTokens), int64(d.CacheWriteTokens)
+		out.CacheRead, out.CacheWrite, out.CacheWrite1h = int64(d.CachedTokens), int64(d.CacheWriteTokens), int64(d.CacheWrite1hTokens)
 		out.Input -= out.CacheRead + out.CacheWrite
 	}
 	return out

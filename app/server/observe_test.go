@@ -48,9 +48,9 @@ func newObservedHarness(tb testing.TB, configure ...func(*server.Options)) *obse
 	if err != nil {
 		tb.Fatal(err)
 	}
-	read, write := 0.3, 3.75
+	read, write, write1h := 0.3, 3.75, 6.0
 	prices.Merge(&cost.Prices{Tokens: cost.TokenTable{Models: map[string]cost.ModelPrice{
-		"anthropic.claude-sonnet-4-5-20250929-v1:0": {TokenPrice: cost.TokenPrice{Input: 3, Output: 15, CacheRead: &read, CacheWrite: &write}},
+		"anthropic.claude-sonnet-4-5-20250929-v1:0": {TokenPrice: cost.TokenPrice{Input: 3, Output: 15, CacheRead: &read, CacheWrite: &write, CacheWrite1h: &write1h}},
 		modelTitan: {TokenPrice: cost.TokenPrice{Input: 0.02}},
 	}}})
 	delete(prices.Tokens.Models, modelLlama)
@@ -408,5 +408,29 @@ func TestLogsHoldNoPromptOrKey(t *testing.T) {
 	}
 	if strings.Contains(loud.logs.String(), testKey) {
 		t.Error("the key reached the logs with LOG_BODIES on")
+	}
+}
+
+// TestOneHourCacheWritesPriced sends a cache_control breakpoint with a
+// 1-hour TTL: the emulator reports the write under cacheDetails with that
+// TTL, and the request's cost prices it at the 1-hour write price.
+func TestOneHourCacheWritesPriced(t *testing.T) {
+	h := newObservedHarness(t)
+	long := strings.Repeat("context ", 50) // 400 characters: 100 tokens written
+	body := `{"model":"` + modelClaude + `","messages":[{"role":"user","content":[{"type":"text","text":"` + long +
+		`","cache_control":{"type":"ephemeral","ttl":"1h"}},{"type":"text","text":"question"}]}]}`
+	if r := postWithID(t, h.harness, "/api/v1/chat/completions", "req-1h", body); r.StatusCode != 200 {
+		t.Fatalf("chat status %d", r.StatusCode)
+	}
+	line := accessLine(t, h.logs.String(), "req-1h")
+	in, _ := line["input_tokens"].(float64)
+	out, _ := line["output_tokens"].(float64)
+	if line["cache_write_tokens"] != 100.0 {
+		t.Fatalf("cache_write_tokens %v, want 100", line["cache_write_tokens"])
+	}
+	// Sonnet 4.5 at 3/15, 1-hour writes at 6 (5-minute ones would be 3.75).
+	want := (in*3 + out*15 + 100*6) / 1e6
+	if c, _ := line["cost_usd"].(float64); math.Abs(c-want) > 1e-12 {
+		t.Errorf("cost %v, want %v (100 tokens written for 1 hour at 6 per million)", c, want)
 	}
 }

@@ -77,7 +77,7 @@ func TestProfileFromMetricsURL(t *testing.T) {
 	// 300 requests over 3 days, 1000 in and 200 out each: 100 a day, 3000 a
 	// month. Claude 3.5 Haiku keeps its embedded price (0.80 and 4 USD per
 	// million): 0.0016 a request, 4.80 a month.
-	if !strings.Contains(out, "both,Bedrock tokens,us.anthropic.claude-3-5-haiku-20241022-v1:0,3000,requests,0.0016,4.8,") {
+	if !strings.Contains(out, "both,Bedrock tokens,us.anthropic.claude-haiku-4-5-20251001-v1:0,3000,requests,0.0022,6.6,") {
 		t.Errorf("CSV:\n%s", out)
 	}
 	if !strings.Contains(out, "1000 in, 200 out tokens per request") {

@@ -105,6 +105,13 @@ type usageJSON struct {
 	TotalTokens           int `json:"totalTokens"`
 	CacheReadInputTokens  int `json:"cacheReadInputTokens,omitempty"`
 	CacheWriteInputTokens int `json:"cacheWriteInputTokens,omitempty"`
+	// CacheDetails breaks the writes down by TTL; absent without writes.
+	CacheDetails []cacheDetail `json:"cacheDetails,omitempty"`
+}
+
+type cacheDetail struct {
+	InputTokens int    `json:"inputTokens"`
+	TTL         string `json:"ttl"`
 }
 
 type metricsJSON struct {
@@ -113,13 +120,21 @@ type metricsJSON struct {
 
 // usageOf reports usage with totalTokens = inputTokens + outputTokens.
 func usageOf(u Usage) usageJSON {
-	return usageJSON{
+	out := usageJSON{
 		InputTokens:           u.InputTokens,
 		OutputTokens:          u.OutputTokens,
 		TotalTokens:           u.InputTokens + u.OutputTokens,
 		CacheReadInputTokens:  u.CacheReadInputTokens,
 		CacheWriteInputTokens: u.CacheWriteInputTokens,
 	}
+	if u.CacheWriteInputTokens > 0 {
+		ttl := u.CacheWriteTTL
+		if ttl == "" {
+			ttl = "5m"
+		}
+		out.CacheDetails = []cacheDetail{{InputTokens: u.CacheWriteInputTokens, TTL: ttl}}
+	}
+	return out
 }
 
 func converseResponse(x *exchange, a *answer) converseOutput {

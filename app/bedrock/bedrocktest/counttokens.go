@@ -79,6 +79,6 @@ func (e *Emulator) countTokens(x *exchange) {
 		writeError(x.w, aerr)
 		return
 	}
-	prompt, _ := promptText(c)
+	prompt, _, _ := promptText(c)
 	e.finish(x, map[string]int{"inputTokens": len(prompt)/4 + 1})
 }

@@ -77,7 +77,8 @@
 // + outputTokens. Text before the last cachePoint is reported as
 // cacheWriteInputTokens the first time the emulator sees that prefix for the
 // model and as cacheReadInputTokens afterwards; it is not counted in
-// inputTokens.
+// inputTokens. Writes are also reported in cacheDetails with the TTL of that
+// cachePoint (5m unless it says 1h).
 //
 // # Scripting answers
 //

@@ -60,6 +60,9 @@ type Usage struct {
 	OutputTokens          int
 	CacheReadInputTokens  int
 	CacheWriteInputTokens int
+	// CacheWriteTTL is the TTL of the writes ("5m" or "1h"), reported in
+	// usage.cacheDetails; empty means 5m.
+	CacheWriteTTL string
 }
 
 // directive is the JSON form of a Reply in an "@emulate {...}" prompt line.
@@ -352,7 +355,7 @@ func shortHash(s string) string {
 // Text before the last cachePoint counts as cached: written the first time
 // the emulator sees that prefix for the model, read afterwards.
 func (e *Emulator) usage(c *call, a *answer) Usage {
-	prompt, cachedAt := promptText(c)
+	prompt, cachedAt, ttl := promptText(c)
 	var u Usage
 	if cachedAt > 0 {
 		key := c.model.ID + "\x00" + prompt[:cachedAt]
@@ -366,7 +369,7 @@ func (e *Emulator) usage(c *call, a *answer) Usage {
 		if seen {
 			u.CacheReadInputTokens = cachedAt / 4
 		} else {
-			u.CacheWriteInputTokens = cachedAt / 4
+			u.CacheWriteInputTokens, u.CacheWriteTTL = cachedAt/4, ttl
 		}
 		prompt = prompt[cachedAt:]
 	}
@@ -381,11 +384,16 @@ func (e *Emulator) usage(c *call, a *answer) Usage {
 
 // promptText is the text the emulator counts as a call's input: tool specs,
 // system and messages, in order; cachedAt is the length before the last
-// cachePoint, or -1.
-func promptText(c *call) (prompt string, cachedAt int) {
+// cachePoint, or -1, and ttl that cache point's TTL (5m unless 1h).
+func promptText(c *call) (prompt string, cachedAt int, ttl string) {
 	var all strings.Builder
 	cachedAt = -1
-	mark := func() { cachedAt = all.Len() }
+	mark := func(cp *cachePointBlock) {
+		cachedAt, ttl = all.Len(), "5m"
+		if cp.TTL == "1h" {
+			ttl = "1h"
+		}
+	}
 	if tc := c.req.ToolConfig; tc != nil {
 		for _, t := range tc.Tools {
 			switch {
@@ -396,7 +404,7 @@ func promptText(c *call) (prompt string, cachedAt int) {
 				}
 				all.Write(t.ToolSpec.InputSchema.JSON)
 			case t.CachePoint != nil:
-				mark()
+				mark(t.CachePoint)
 			}
 		}
 	}
@@ -405,7 +413,7 @@ func promptText(c *call) (prompt string, cachedAt int) {
 		case b.Text != nil:
 			all.WriteString(*b.Text)
 		case b.CachePoint != nil:
-			mark()
+			mark(b.CachePoint)
 		}
 	}
 	for _, m := range c.req.Messages {
@@ -425,9 +433,9 @@ func promptText(c *call) (prompt string, cachedAt int) {
 			case b.ReasoningContent != nil && b.ReasoningContent.ReasoningText != nil:
 				all.WriteString(b.ReasoningContent.ReasoningText.Text)
 			case b.CachePoint != nil:
-				mark()
+				mark(b.CachePoint)
 			}
 		}
 	}
-	return all.String(), cachedAt
+	return all.String(), cachedAt, ttl
 }

@@ -129,7 +129,7 @@ func DefaultProfile() Profile {
 		RequestBytes:      8000,
 		ResponseBytes:     3000,
 		APIKeys:           1,
-		Models: []ModelUse{{Model: "us.anthropic.claude-3-5-haiku-20241022-v1:0", Share: 1,
+		Models: []ModelUse{{Model: "us.anthropic.claude-haiku-4-5-20251001-v1:0", Share: 1,
 			InputTokens: 1500, OutputTokens: 400}},
 		V1: V1Inputs{
 			Architecture: "arm64", MemoryMB: 512, ALBs: 1, PublicIPv4: 2, HostedZones: 1,
