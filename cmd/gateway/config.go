@@ -18,13 +18,17 @@ import (
 // config is every setting of the gateway, read from the environment in one
 // place. The README's configuration table lists the same variables.
 type config struct {
-	Host           string
-	Port           int
-	RoutePrefix    string
-	DefaultModel   string
-	Region         string
-	APIKey         string
-	DisableAuth    bool
+	Host         string
+	Port         int
+	RoutePrefix  string
+	DefaultModel string
+	Region       string
+	APIKey       string
+	DisableAuth  bool
+	// BedrockAPIKey (AWS_BEARER_TOKEN_BEDROCK) is a Bedrock API key the
+	// gateway's own Bedrock calls send as a bearer token instead of SigV4.
+	// It is a secret: never logged.
+	BedrockAPIKey  string
 	LogLevel       slog.Level
 	LogFormat      string
 	AllowedOrigins []string
@@ -87,6 +91,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RoutePrefix:    p.str("API_ROUTE_PREFIX", "/api/v1"),
 		Region:         p.str("AWS_REGION", p.str("AWS_DEFAULT_REGION", "us-east-1")),
 		APIKey:         strings.TrimSpace(getenv("API_KEY")),
+		BedrockAPIKey:  strings.TrimSpace(getenv("AWS_BEARER_TOKEN_BEDROCK")),
 		DisableAuth:    p.bool("DISABLE_AUTH", false),
 		LogFormat:      p.str("LOG_FORMAT", "json"),
 		AllowedOrigins: p.list("ALLOWED_ORIGINS", "*"),

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/auth/bearer"
 
 	"github.com/openbedrock/gateway/app/auth"
 	"github.com/openbedrock/gateway/app/bedrock"
@@ -60,14 +61,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	runtimeClient := bedrockruntime.NewFromConfig(awsCfg)
+	bedrockCfg := bedrockAuth(awsCfg, cfg.BedrockAPIKey)
+	runtimeClient := bedrockruntime.NewFromConfig(bedrockCfg)
 
 	authn, err := newAuthenticator(ctx, cfg, awsCfg, logger)
 	if err != nil {
 		return err
 	}
 
-	catalogue, catalogueLoaded, defaults := newCatalogue(ctx, cfg, awsCfg, logger)
+	catalogue, catalogueLoaded, defaults := newCatalogue(ctx, cfg, bedrockCfg, logger)
 	obs, err := newObservability(cfg, catalogue, authn, stdout, logger)
 	if err != nil {
 		return err
@@ -118,7 +120,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	lc.ready.Store(true)
 	obs.started(initStart, time.Since(initStart))
 	logger.Info("gateway initialised", "version", version, "runtime", runtimeName,
-		"init_ms", float64(time.Since(initStart).Microseconds())/1000, "region", awsCfg.Region, "default_model", cfg.DefaultModel)
+		"init_ms", float64(time.Since(initStart).Microseconds())/1000, "region", awsCfg.Region, "default_model", cfg.DefaultModel,
+		"bedrock_auth", bedrockAuthName(cfg.BedrockAPIKey))
 	return serve(ctx, handler, cfg, logger, lc)
 }
 
@@ -175,6 +178,27 @@ func loadAWS(ctx context.Context, cfg config) (aws.Config, error) {
 	}
 	awsCfg.HTTPClient = bedrock.ShieldBodies(awsCfg.HTTPClient) // after loading, so AWS_CA_BUNDLE has been applied
 	return awsCfg, nil
+}
+
+// bedrockAuth returns the configuration of the Bedrock clients (runtime and
+// control plane). With a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) they
+// authenticate with "Authorization: Bearer <key>" instead of SigV4, as the
+// AWS SDKs do; the other AWS clients keep the credential chain.
+func bedrockAuth(awsCfg aws.Config, apiKey string) aws.Config {
+	if apiKey == "" {
+		return awsCfg
+	}
+	c := awsCfg.Copy()
+	c.BearerAuthTokenProvider = bearer.StaticTokenProvider{Token: bearer.Token{Value: apiKey}}
+	c.AuthSchemePreference = []string{"httpBearerAuth"}
+	return c
+}
+
+func bedrockAuthName(apiKey string) string {
+	if apiKey != "" {
+		return "api-key"
+	}
+	return "sigv4"
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

@@ -5,9 +5,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,13 +22,13 @@ import (
 
 // runGateway runs the gateway command in process against an emulator,
 // with the AWS endpoint variables pointing at it, until the test ends.
-func runGateway(tb testing.TB, emu *bedrocktest.Server, env map[string]string) string {
+func runGateway(tb testing.TB, emuURL string, env map[string]string) string {
 	tb.Helper()
-	tb.Setenv("AWS_ENDPOINT_URL_BEDROCK", emu.URL)
-	tb.Setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emu.URL)
+	tb.Setenv("AWS_ENDPOINT_URL_BEDROCK", emuURL)
+	tb.Setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emuURL)
 	tb.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	tb.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	tb.Setenv("AWS_CA_BUNDLE", "")
+	tb.Setenv("AWS_CA_BUNDLE", env["AWS_CA_BUNDLE"]) // the SDK reads it from the process environment
 	tb.Setenv("AWS_PROFILE", "")
 	tb.Setenv("AWS_CONFIG_FILE", tb.TempDir()+"/none")
 	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", tb.TempDir()+"/none")
@@ -98,7 +102,7 @@ func listModels(tb testing.TB, url string) string {
 
 func TestRunDiscoversModels(t *testing.T) {
 	emu := bedrocktest.NewServer(t)
-	url := runGateway(t, emu, nil)
+	url := runGateway(t, emu.URL, nil)
 	h := modelsHealth(t, url, func(m map[string]any) bool { return m["source"] == "bedrock" })
 	if h["count"].(float64) < 20 || h["refreshed_at"] == nil {
 		t.Errorf("/health models: %v", h)
@@ -110,7 +114,7 @@ func TestRunDiscoversModels(t *testing.T) {
 
 func TestRunWithoutDiscovery(t *testing.T) {
 	emu := bedrocktest.NewServer(t)
-	url := runGateway(t, emu, map[string]string{"ENABLE_MODEL_DISCOVERY": "false", "MODELS": "amazon.nova-pro-v1:0"})
+	url := runGateway(t, emu.URL, map[string]string{"ENABLE_MODEL_DISCOVERY": "false", "MODELS": "amazon.nova-pro-v1:0"})
 	h := modelsHealth(t, url, func(map[string]any) bool { return true })
 	if h["source"] != "static" || h["count"] != float64(3) {
 		t.Errorf("/health models: got %v, want the static list of 3", h)
@@ -121,6 +125,61 @@ func TestRunWithoutDiscovery(t *testing.T) {
 	for _, r := range emu.Requests() {
 		if r.Operation == "ListFoundationModels" || r.Operation == "ListInferenceProfiles" {
 			t.Errorf("the control plane was called (%s) with discovery off", r.Operation)
+		}
+	}
+}
+
+// TestRunWithBedrockAPIKey runs the gateway with AWS_BEARER_TOKEN_BEDROCK:
+// its Converse and control-plane calls reach the emulator with
+// "Authorization: Bearer <key>" and no SigV4 signature.
+//
+// Bearer tokens are only sent over HTTPS (smithy-go's SignHTTPSMessage), as
+// Bedrock's endpoints are: the emulator is served over TLS here, its
+// certificate trusted through AWS_CA_BUNDLE.
+func TestRunWithBedrockAPIKey(t *testing.T) {
+	emu := bedrocktest.New()
+	ts := httptest.NewTLSServer(emu)
+	t.Cleanup(ts.Close)
+	ca := filepath.Join(t.TempDir(), "emulator-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const key = "ABSKQmVkcm9ja0FQSUtleS10ZXN0"
+	url := runGateway(t, ts.URL, map[string]string{"AWS_BEARER_TOKEN_BEDROCK": key, "AWS_CA_BUNDLE": ca})
+	modelsHealth(t, url, func(m map[string]any) bool { return m["source"] == "bedrock" })
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/chat/completions",
+		strings.NewReader(`{"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer run-key")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("chat: %d %s", resp.StatusCode, body)
+	}
+	seen := map[string]bool{}
+	for _, r := range emu.Requests() {
+		seen[r.Operation] = true
+		if got := r.Header.Get("Authorization"); got != "Bearer "+key || r.Header.Get("X-Amz-Date") != "" {
+			t.Errorf("%s: Authorization %q, X-Amz-Date %q; want the bearer key and no SigV4", r.Operation, got, r.Header.Get("X-Amz-Date"))
+		}
+	}
+	if !seen["Converse"] || !seen["ListFoundationModels"] {
+		t.Errorf("operations seen: %v, want Converse and ListFoundationModels", seen)
+	}
+}
+
+// TestRunSignsWithoutBedrockAPIKey is the counterpart: without a key the
+// calls are SigV4-signed.
+func TestRunSignsWithoutBedrockAPIKey(t *testing.T) {
+	emu := bedrocktest.NewServer(t)
+	url := runGateway(t, emu.URL, nil)
+	modelsHealth(t, url, func(m map[string]any) bool { return m["source"] == "bedrock" })
+	for _, r := range emu.Requests() {
+		if got := r.Header.Get("Authorization"); !strings.HasPrefix(got, "AWS4-HMAC-SHA256 ") {
+			t.Errorf("%s: Authorization %q, want a SigV4 signature", r.Operation, got)
 		}
 	}
 }

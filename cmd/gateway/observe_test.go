@@ -35,7 +35,7 @@ func TestRunServesMetrics(t *testing.T) {
 		return &bedrocktest.Reply{Text: []string{"ok"}, Usage: &bedrocktest.Usage{InputTokens: 100, OutputTokens: 20}}
 	})
 	addr := freeAddr(t)
-	url := runGateway(t, emu, map[string]string{"METRICS_ADDR": addr, "PRICES_FILE": "testdata/prices-override.json"})
+	url := runGateway(t, emu.URL, map[string]string{"METRICS_ADDR": addr, "PRICES_FILE": "testdata/prices-override.json"})
 	modelsHealth(t, url, func(m map[string]any) bool { return m["source"] == "bedrock" })
 
 	const modelID = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
