@@ -89,7 +89,7 @@ func parseAnthropic(body []byte, m Model, stream, countOnly bool) (*call, *apiEr
 		return nil, aerr
 	}
 	if b.Thinking != nil && b.Thinking.Type == "adaptive" {
-		c.thinking = true
+		c.thinking, c.thinkingOn = true, true
 	}
 	return c, nil
 }

@@ -64,10 +64,11 @@ func bodyError(err error, word func(*shapeError) string) *apiError {
 // Converse response wire types (protocols.md §1.3).
 
 type converseOutput struct {
-	Output     outputMessage `json:"output"`
-	StopReason string        `json:"stopReason"`
-	Usage      usageJSON     `json:"usage"`
-	Metrics    metricsJSON   `json:"metrics"`
+	Output      outputMessage `json:"output"`
+	StopReason  string        `json:"stopReason"`
+	Usage       usageJSON     `json:"usage"`
+	Metrics     metricsJSON   `json:"metrics"`
+	ServiceTier serviceTier   `json:"serviceTier"`
 }
 
 type outputMessage struct {
@@ -158,6 +159,7 @@ func converseResponse(x *exchange, a *answer) converseOutput {
 	out.StopReason = a.stopReason
 	out.Usage = usageOf(a.usage)
 	out.Metrics.LatencyMs = sinceMs(x)
+	out.ServiceTier.Type = a.tier
 	return out
 }
 

@@ -149,7 +149,16 @@
 // temperature/topP/top_k or forced tool choice, and a final tool-calling
 // assistant turn that does not start with its reasoning; reasoning sent back
 // to Claude without a signature; cachePoint on models without prompt
-// caching; embedding models on Converse.
+// caching; embedding models on Converse. Per model family (features.go, Bedrock
+// as of late 2026): outputConfig.textFormat and strict tool specs (Claude
+// 4.5 and later, Nova 2 Lite, gpt-oss, DeepSeek V3.x, Mistral Large 3, Llama
+// 4), outputConfig.effort and output_config.effort (Claude Opus 4.5 and 4.6
+// and later; xhigh and max only with thinking), adaptive thinking (Claude 4.6
+// and later; Opus 4.7, Opus 4.8 and Sonnet 5 refuse a budget), service tiers
+// (priority on Claude 4.5 and later; priority and flex on Nova 2 Lite, gpt-oss
+// and DeepSeek V3.x; default everywhere), and a cachePoint ttl of 1h (Claude
+// 4.5 and later). Responses and the stream's metadata event report the
+// serviceTier served.
 //
 // # Timing and cancellation
 //

@@ -175,6 +175,7 @@ type answer struct {
 	tools      []ToolCall
 	stopReason string
 	usage      Usage
+	tier       string // the service tier reported as used
 
 	delay          time.Duration
 	chunkDelay     time.Duration
@@ -208,6 +209,7 @@ func (e *Emulator) plan(c *call, req Request) (*answer, *apiError) {
 		delay:          r.Delay,
 		chunkDelay:     e.chunkDelay,
 		streamErrAfter: r.StreamErrorAfter,
+		tier:           servedTier(c.req),
 	}
 	if r.ChunkDelay > 0 {
 		a.chunkDelay = r.ChunkDelay
@@ -221,7 +223,7 @@ func (e *Emulator) plan(c *call, req Request) (*answer, *apiError) {
 	if r.StreamError != nil {
 		a.streamErr = scripted(r.StreamError, c.model.ARN())
 	}
-	if a.reasoning == "" && len(a.redacted) == 0 && (c.thinking || c.model.ID == "deepseek.r1-v1:0") {
+	if a.reasoning == "" && len(a.redacted) == 0 && (c.thinkingOn || c.model.ID == "deepseek.r1-v1:0") {
 		a.reasoning = "Emulated reasoning about: " + truncate(stripDirectives(lastUserText(c.req.Messages)), 100)
 	}
 	if a.reasoning != "" && a.signature == "" && c.model.isAnthropic() {

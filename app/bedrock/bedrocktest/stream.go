@@ -75,7 +75,7 @@ func (e *Emulator) stream(x *exchange, a *answer) {
 	if !s.event("messageStop", obj{"stopReason": a.stopReason}) {
 		return
 	}
-	if !s.event("metadata", obj{"usage": usageOf(a.usage), "metrics": metricsJSON{LatencyMs: sinceMs(x)}}) {
+	if !s.event("metadata", obj{"usage": usageOf(a.usage), "metrics": metricsJSON{LatencyMs: sinceMs(x)}, "serviceTier": serviceTier{Type: a.tier}}) {
 		return
 	}
 	if a.streamErr != nil {

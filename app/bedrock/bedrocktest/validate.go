@@ -11,9 +11,10 @@ import (
 
 // call is a validated Converse or ConverseStream request.
 type call struct {
-	req      converseRequest
-	model    Model
-	thinking bool // Anthropic extended thinking is enabled
+	req        converseRequest
+	model      Model
+	thinking   bool // Anthropic extended thinking is enabled (with a budget)
+	thinkingOn bool // thinking is enabled or adaptive
 }
 
 // thinkingConfig is additionalModelRequestFields.thinking for Anthropic models.
@@ -40,6 +41,7 @@ func validateConverse(req converseRequest, m Model, stream bool) (*call, *apiErr
 		checkMessages,
 		checkToolPairs,
 		checkAdditionalFields,
+		checkOutputConfig,
 		checkSampling,
 		checkCaching,
 		checkThinkingHistory,
@@ -392,6 +394,18 @@ func checkAdditionalFields(c *call) *apiError {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return validation("The additionalModelRequestFields field must be a JSON object.")
 	}
+	f := featuresOf(c.model.ID)
+	if oc, ok := fields["output_config"]; ok {
+		var v struct {
+			Effort string `json:"effort"`
+		}
+		if !f.effort {
+			return modelError("output_config: Extra inputs are not permitted")
+		}
+		if err := decodeStrict(oc, &v); err != nil || !slices.Contains([]string{"low", "medium", "high", "xhigh", "max"}, v.Effort) {
+			return modelError("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'")
+		}
+	}
 	th, ok := fields["thinking"]
 	if !ok {
 		return nil
@@ -406,14 +420,23 @@ func checkAdditionalFields(c *call) *apiError {
 	if err := decodeStrict(th, &tc); err != nil {
 		return modelError("thinking: %v", err)
 	}
-	switch tc.Type {
-	case "disabled", "adaptive":
+	switch {
+	case tc.Type == "adaptive" && f.adaptive:
+		if tc.BudgetTokens != nil {
+			return modelError("thinking.adaptive.budget_tokens: Extra inputs are not permitted")
+		}
+		c.thinkingOn = true
+		return checkThinkingSampling(c, fields)
+	case tc.Type == "adaptive":
+		return modelError("thinking.type: Input should be 'enabled' or 'disabled'")
+	case f.adaptiveOnly && (tc.Type == "enabled" || tc.Type == "disabled"):
+		return modelError("thinking.type: '%s' is not supported for this model. Use thinking.type 'adaptive' with output_config.effort to control thinking.", tc.Type)
+	case tc.Type == "disabled":
 		return nil
-	case "enabled":
-	default:
+	case tc.Type != "enabled":
 		return modelError("thinking.type: Input should be 'enabled' or 'disabled'")
 	}
-	c.thinking = true
+	c.thinking, c.thinkingOn = true, true
 	if tc.BudgetTokens == nil {
 		return modelError("thinking.enabled.budget_tokens: Field required")
 	}
@@ -424,6 +447,13 @@ func checkAdditionalFields(c *call) *apiError {
 	if ic != nil && ic.MaxTokens != nil && *tc.BudgetTokens >= *ic.MaxTokens {
 		return modelError("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size")
 	}
+	return checkThinkingSampling(c, fields)
+}
+
+// checkThinkingSampling applies the sampling and tool-choice limits of
+// thinking, enabled or adaptive.
+func checkThinkingSampling(c *call, fields map[string]json.RawMessage) *apiError {
+	ic := c.req.InferenceConfig
 	if ic != nil && ic.Temperature != nil && *ic.Temperature != 1 {
 		return modelError("`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility")
 	}
@@ -490,22 +520,30 @@ func checkThinkingHistory(c *call) *apiError {
 
 // checkCaching rejects cachePoint blocks on models without prompt caching.
 func checkCaching(c *call) *apiError {
-	used := false
+	used, oneHour := false, false
+	see := func(cp *cachePointBlock) {
+		if cp != nil {
+			used, oneHour = true, oneHour || cp.TTL == "1h"
+		}
+	}
 	for _, b := range c.req.System {
-		used = used || b.CachePoint != nil
+		see(b.CachePoint)
 	}
 	if tc := c.req.ToolConfig; tc != nil {
 		for _, t := range tc.Tools {
-			used = used || t.CachePoint != nil
+			see(t.CachePoint)
 		}
 	}
 	for _, m := range c.req.Messages {
 		for _, b := range m.Content {
-			used = used || b.CachePoint != nil
+			see(b.CachePoint)
 		}
 	}
 	if used && !supportsCaching(c.model.ID) {
 		return validation("You invoked an unsupported model or your request did not allow prompt caching. See the documentation for more information.")
+	}
+	if oneHour && !featuresOf(c.model.ID).cacheTTL1h {
+		return validation("The model doesn't support a cache point TTL of 1h. Use 5m, or omit ttl, and try again.")
 	}
 	return nil
 }

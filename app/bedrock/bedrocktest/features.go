@@ -1,0 +1,102 @@
+package bedrocktest
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+)
+
+// features is what a model accepts on Converse beyond the basics, as
+// Bedrock checks it (Bedrock user guide, 2026: structured output, service
+// tiers, prompt caching, extended and adaptive thinking). The emulator keeps
+// its own table, apart from the gateway's (app/bedrock capabilities.go), so a
+// gateway that sends a field to the wrong model fails here.
+type features struct {
+	structured   bool     // outputConfig.textFormat and toolSpec.strict (launched February 2026)
+	effort       bool     // outputConfig.effort
+	adaptive     bool     // thinking {"type": "adaptive"}
+	adaptiveOnly bool     // thinking "enabled" (a budget) is refused
+	tiers        []string // serviceTier types accepted besides "default"
+	cacheTTL1h   bool     // cachePoint ttl "1h"
+}
+
+// featuresOf looks a foundation-model id up by family.
+func featuresOf(id string) features {
+	has := func(fs ...string) bool {
+		return slices.ContainsFunc(fs, func(f string) bool { return strings.Contains(id, f) })
+	}
+	switch {
+	case has("claude-opus-4-7", "claude-opus-4-8", "claude-sonnet-5"):
+		return features{structured: true, effort: true, adaptive: true, adaptiveOnly: true, tiers: []string{"priority"}, cacheTTL1h: true}
+	case has("claude-sonnet-4-6", "claude-opus-4-6"):
+		return features{structured: true, effort: true, adaptive: true, tiers: []string{"priority"}, cacheTTL1h: true}
+	case has("claude-opus-4-5"):
+		return features{structured: true, effort: true, tiers: []string{"priority"}, cacheTTL1h: true}
+	case has("claude-haiku-4-5", "claude-sonnet-4-5"):
+		return features{structured: true, tiers: []string{"priority"}, cacheTTL1h: true}
+	case has("amazon.nova-2-lite", "openai.gpt-oss", "deepseek.v3"):
+		return features{structured: true, tiers: []string{"priority", "flex"}}
+	case has("mistral.mistral-large-3", "meta.llama4"):
+		return features{structured: true}
+	}
+	return features{}
+}
+
+// checkOutputConfig applies the outputConfig, strict tool and serviceTier
+// rules: each is refused on a model that lacks it, as Bedrock does.
+func checkOutputConfig(c *call) *apiError {
+	f := featuresOf(c.model.ID)
+	if oc := c.req.OutputConfig; oc != nil {
+		if tf := oc.TextFormat; tf != nil {
+			if !f.structured {
+				return validation("This model doesn't support structured output. Remove outputConfig.textFormat and try again with a supported model.")
+			}
+			if tf.Type != "json_schema" {
+				return constraint(tf.Type, "outputConfig.textFormat.type", "Member must satisfy enum value set: [json_schema]")
+			}
+			if tf.Structure == nil || tf.Structure.JSONSchema == nil {
+				return constraint(nil, "outputConfig.textFormat.structure", "")
+			}
+			var schema map[string]any
+			if err := json.Unmarshal([]byte(tf.Structure.JSONSchema.Schema), &schema); err != nil {
+				return validation("The JSON schema at outputConfig.textFormat.structure.jsonSchema.schema is not a valid JSON object.")
+			}
+		}
+		if oc.Effort != "" {
+			if !f.effort {
+				return modelError("output_config.effort: This model does not support the effort parameter.")
+			}
+			if !slices.Contains([]string{"low", "medium", "high", "xhigh", "max"}, oc.Effort) {
+				return constraint(oc.Effort, "outputConfig.effort", "Member must satisfy enum value set: [low, medium, high, xhigh, max]")
+			}
+			if (oc.Effort == "xhigh" || oc.Effort == "max") && !c.thinkingOn {
+				return modelError("output_config.effort: effort '%s' requires thinking; use high or below, or enable thinking.", oc.Effort)
+			}
+		}
+	}
+	if tc := c.req.ToolConfig; tc != nil && !f.structured {
+		for i, t := range tc.Tools {
+			if t.ToolSpec != nil && t.ToolSpec.Strict != nil && *t.ToolSpec.Strict {
+				return validation("This model doesn't support strict tool use. Remove strict from toolConfig.tools.%d.toolSpec and try again.", i)
+			}
+		}
+	}
+	if st := c.req.ServiceTier; st != nil {
+		switch {
+		case !slices.Contains([]string{"priority", "default", "flex", "reserved"}, st.Type):
+			return constraint(st.Type, "serviceTier.type", "Member must satisfy enum value set: [priority, default, flex, reserved]")
+		case st.Type != "default" && !slices.Contains(f.tiers, st.Type):
+			return validation("The provided service tier %s is not supported for this model in this Region.", st.Type)
+		}
+	}
+	return nil
+}
+
+// servedTier is the tier a response reports: the one asked for, default
+// when none was.
+func servedTier(req converseRequest) string {
+	if req.ServiceTier != nil && req.ServiceTier.Type != "" {
+		return req.ServiceTier.Type
+	}
+	return "default"
+}
