@@ -5,8 +5,10 @@
 #   docker build -t openbedrock/gateway --build-arg VERSION=$(git describe --tags --always) .
 #   docker buildx build --platform linux/amd64,linux/arm64 -t openbedrock/gateway .
 #
-# Targets: gateway (default, last stage), canary (the keep-warm prober for the
-# Kubernetes CronJob) and emulator (the Bedrock emulator for the compose demo).
+# Targets: gateway (default, last stage), lambda (the same code's Lambda build,
+# a Lambda container image for V1: the same image source for both
+# topologies), canary (the keep-warm prober for the Kubernetes CronJob) and
+# emulator (the Bedrock emulator for the compose demo).
 # Every final image is FROM scratch: one static binary, the CA bundle, a
 # numeric non-root user. There is no shell; health checks use the binary's
 # own healthcheck subcommand. Secrets are never baked in: AWS credentials and
@@ -31,6 +33,16 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=bind,target=. \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -tags nomsgpack -trimpath -ldflags "-s -w -X main.version=$VERSION" -o /out/gateway ./cmd/gateway
+
+# The Lambda build of the gateway: what `make build-lambda` builds for the
+# zip, here for the lambda target.
+FROM build AS build-lambda
+ARG TARGETOS TARGETARCH VERSION=dev
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    --mount=type=bind,target=. \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -tags lambda,lambda.norpc,nomsgpack -trimpath -ldflags "-s -w -X main.version=$VERSION" -o /out/bootstrap ./cmd/gateway
 
 FROM build AS build-canary
 ARG TARGETOS TARGETARCH VERSION=dev
@@ -64,6 +76,22 @@ COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certifica
 COPY --from=build-canary /out/canary /canary
 USER 65532:65532
 ENTRYPOINT ["/canary"]
+
+# docker build --target lambda: the gateway as a Lambda container image (V1,
+# template.yaml's GatewayImageUri). AWS's requirements for a Go function on
+# a non-AWS base image: a Linux image for one architecture (build it with
+# --platform linux/arm64 or linux/amd64 to match the function's
+# Architecture, and --provenance=false so the registry gets a single image
+# manifest, not an index), the runtime interface client in the entry point
+# (aws-lambda-go is compiled into the bootstrap), files readable by Lambda's
+# default user, and a read-only file system but /tmp. Lambda honours
+# ENTRYPOINT, CMD, WORKDIR and ENV and ignores the rest (USER only matters
+# when the image runs elsewhere, e.g. under the emulator).
+FROM scratch AS lambda
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build-lambda /out/bootstrap /bootstrap
+USER 65532:65532
+ENTRYPOINT ["/bootstrap"]
 
 # The default target: the gateway server. API on PORT (8080); Prometheus
 # metrics on METRICS_ADDR, which must listen on all interfaces in a container

@@ -133,6 +133,7 @@ func runtimeTargets() []runtimeTarget {
 	return []runtimeTarget{
 		{stage: "emulator", builder: "build-emulator", pkg: "./cmd/bedrock-emulator", binary: "bedrock-emulator"},
 		{stage: "canary", builder: "build-canary", pkg: "./cmd/canary", binary: "canary", needsCA: true},
+		{stage: "lambda", builder: "build-lambda", pkg: "./cmd/gateway", binary: "bootstrap", needsCA: true},
 		{stage: "gateway", builder: "build-gateway", pkg: "./cmd/gateway", binary: "gateway", needsCA: true},
 	}
 }

@@ -435,6 +435,16 @@ func cfnIAMStatements(t cfnTemplate) []iamStatement {
 	return out
 }
 
+// gatewayImage is the gateway function deployed from the container image
+// when GatewayImageUri is set; GatewayFunction (the zip) otherwise.
+const gatewayImage = "GatewayImageFunction"
+
+// albGateway is what the template uses wherever it names the gateway
+// function behind the ALB: the image function or the zip, by condition.
+func albGateway(f func(name string) any) any {
+	return map[string]any{"Fn::If": []any{"UseGatewayImage", f(gatewayImage), f("GatewayFunction")}}
+}
+
 // listOnlyActions are the Bedrock actions that support no resource-level
 // permissions and so need Resource "*".
 var listOnlyActions = []string{"bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles"}
@@ -481,7 +491,7 @@ func cfnIAMProblems(t cfnTemplate) []string {
 			return t.refersTo(r, "AWS::Logs::LogGroup")
 		},
 		"lambda:InvokeFunction": func(_ map[string]any, r any) bool {
-			return reflect.DeepEqual(r, getAtt(gateway.Name, "Arn"))
+			return reflect.DeepEqual(r, getAtt(gateway.Name, "Arn")) || reflect.DeepEqual(r, getAtt(gatewayImage, "Arn"))
 		},
 	}
 	granted := map[string]bool{}
@@ -688,35 +698,68 @@ func TestGatewayFunction(t *testing.T) {
 	if !ok {
 		t.Fatal("no GatewayFunction")
 	}
+	img, ok := tmpl.resource(gatewayImage)
+	if !ok {
+		t.Fatalf("no %s", gatewayImage)
+	}
 	tests := []struct {
 		what string
 		got  any
 		want any
 	}{
+		{"zip condition", fn.Condition, "UseGatewayZip"},
 		{"build method", field(fn.Metadata, "BuildMethod"), "makefile"},
 		{"runtime", field(fn.Props, "Runtime"), "provided.al2023"},
 		{"handler", field(fn.Props, "Handler"), "bootstrap"},
-		{"architectures", field(fn.Props, "Architectures"), []any{ref("Architecture")}},
 		{"architecture values", field(tmpl.Parameters, "Architecture", "AllowedValues"), []any{"arm64", "x86_64"}},
 		{"architecture default", field(tmpl.Parameters, "Architecture", "Default"), "arm64"},
+		{"image condition", img.Condition, "UseGatewayImage"},
+		{"image package type", field(img.Props, "PackageType"), "Image"},
+		{"image URI", field(img.Props, "ImageUri"), ref("GatewayImageUri")},
+		{"image runtime", field(img.Props, "Runtime"), nil},
+		{"image handler", field(img.Props, "Handler"), nil},
+		{"image code", field(img.Props, "CodeUri"), nil},
+		{"image URI default", field(tmpl.Parameters, "GatewayImageUri", "Default"), ""},
+		{"UseGatewayImage", tmpl.Conditions["UseGatewayImage"], map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{ref("GatewayImageUri"), ""}}}}},
+		{"UseGatewayZip", tmpl.Conditions["UseGatewayZip"], map[string]any{"Fn::Equals": []any{ref("GatewayImageUri"), ""}}},
+	}
+	// Zip or image, the function is configured alike.
+	for _, key := range []string{"Architectures", "MemorySize", "Timeout", "Role", "LoggingConfig", "Environment"} {
+		tests = append(tests, struct {
+			what string
+			got  any
+			want any
+		}{"image " + key + " as the zip's", field(img.Props, key), field(fn.Props, key)})
+	}
+	tests = append(tests, []struct {
+		what string
+		got  any
+		want any
+	}{
+		{"architectures", field(fn.Props, "Architectures"), []any{ref("Architecture")}},
 		{"SECRET_ARN_PARAMETER", field(fn.Props, "Environment", "Variables", "SECRET_ARN_PARAMETER"), ref("SecretArnParameterName")},
 		{"DEFAULT_MODEL", field(fn.Props, "Environment", "Variables", "DEFAULT_MODEL"), ref("DefaultModel")},
 		{"API_ROUTE_PREFIX", field(fn.Props, "Environment", "Variables", "API_ROUTE_PREFIX"), "/api/v1"},
 		{"LAMBDA_MODE", field(fn.Props, "Environment", "Variables", "LAMBDA_MODE"), "alb"},
-	}
+		{"canary target", field(tmpl.Resources, "CanaryFunction", "Properties", "Environment", "Variables", "CANARY_TARGETS"),
+			map[string]any{"Fn::If": []any{"HasCanaryTargets", ref("CanaryTargets"),
+				albGateway(func(n string) any { return sub("lambda://${" + n + "}") })}}},
+		{"GatewayFunctionName output", field(tmpl.Outputs, "GatewayFunctionName", "Value"), albGateway(func(n string) any { return ref(n) })},
+	}...)
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.what, tt.got, tt.want)
 		}
 	}
+	arn := albGateway(func(n string) any { return getAtt(n, "Arn") })
 
 	tgs := tmpl.ofType("AWS::ElasticLoadBalancingV2::TargetGroup")
 	if len(tgs) != 1 {
 		t.Fatalf("got %d target groups, want 1", len(tgs))
 	}
 	tg := tgs[0]
-	if field(tg.Props, "TargetType") != "lambda" || !reflect.DeepEqual(field(items(field(tg.Props, "Targets"))[0], "Id"), getAtt("GatewayFunction", "Arn")) {
-		t.Errorf("target group %v, want a lambda target group for GatewayFunction", tg.Props)
+	if targets := list(field(tg.Props, "Targets")); field(tg.Props, "TargetType") != "lambda" || len(targets) != 1 || !reflect.DeepEqual(field(targets[0], "Id"), arn) {
+		t.Errorf("target group %v, want a lambda target group for the gateway function, image or zip", tg.Props)
 	}
 	multi := false
 	for _, a := range items(field(tg.Props, "TargetGroupAttributes")) {
@@ -730,7 +773,7 @@ func TestGatewayFunction(t *testing.T) {
 	elbMayInvoke := false
 	for _, p := range tmpl.ofType("AWS::Lambda::Permission") {
 		if field(p.Props, "Principal") == "elasticloadbalancing.amazonaws.com" &&
-			reflect.DeepEqual(field(p.Props, "FunctionName"), getAtt("GatewayFunction", "Arn")) && field(p.Props, "SourceArn") != nil {
+			reflect.DeepEqual(field(p.Props, "FunctionName"), arn) && field(p.Props, "SourceArn") != nil {
 			elbMayInvoke = true
 			if !slices.Contains(tg.DependsOn, any(p.Name)) {
 				t.Errorf("target group does not depend on %s; registration can fail before the permission exists", p.Name)
@@ -840,5 +883,32 @@ Resources:
 	}
 	if _, err := parseCFN([]byte("Resources:\n  A: {Type: X}\n  A: {Type: Y}\n")); err == nil {
 		t.Error("duplicate resource: got no error")
+	}
+}
+
+func TestGatewayImageUriPattern(t *testing.T) {
+	pattern, _ := field(loadCFN(t, samTemplate).Parameters, "GatewayImageUri", "AllowedPattern").(string)
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		t.Fatalf("AllowedPattern %q: %v", pattern, err)
+	}
+	digest := "@sha256:" + strings.Repeat("ab", 32)
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"", true}, // the zip
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/openbedrock/gateway:v1.4.0-lambda", true},
+		{"123456789012.dkr.ecr.eu-west-1.amazonaws.com/gateway" + digest, true},
+		{"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/gateway:latest", true},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/gateway", false}, // no tag or digest
+		{"ghcr.io/openbedrock/gateway:v1", false},                       // Lambda pulls from ECR only
+		{"public.ecr.aws/openbedrock/gateway:v1", false},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/Gateway:v1", false},
+	}
+	for _, tt := range tests {
+		if got := re.MatchString(tt.in); got != tt.want {
+			t.Errorf("GatewayImageUri pattern on %q: got %v, want %v", tt.in, got, tt.want)
+		}
 	}
 }

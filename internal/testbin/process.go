@@ -104,7 +104,14 @@ func Start(tb testing.TB, bin string, args []string, addr string, env ...string)
 // starts the bootstrap at the first invocation, as Lambda does.
 func StartRIE(tb testing.TB, env ...string) *Process {
 	tb.Helper()
-	rie, bootstrap := Path(tb, RIE), Path(tb, Bootstrap)
+	return StartRIEWith(tb, Path(tb, Bootstrap), env...)
+}
+
+// StartRIEWith is StartRIE for a bootstrap the test built itself, such as
+// the one the Dockerfile's lambda target holds.
+func StartRIEWith(tb testing.TB, bootstrap string, env ...string) *Process {
+	tb.Helper()
+	rie := Path(tb, RIE)
 	addr := LocalAddr(tb)
 	p := Start(tb, rie, []string{
 		"--runtime-interface-emulator-address", addr,
