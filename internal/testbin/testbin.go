@@ -7,11 +7,14 @@
 // ./internal/testbin/build DIR) and names it in $GATEWAY_TEST_BIN_DIR, so
 // cmd/gateway, cmd/canary and bench/cmd/bench share one build of each
 // instead of building their own. A test run without it (go test
-// ./cmd/canary) builds what it needs itself, once per test process.
+// ./cmd/canary) builds what it needs itself, once per test process, into a
+// directory of the system's temporary directory that later runs reuse.
 package testbin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -112,12 +115,11 @@ func BuildAll(ctx context.Context, dir string) error {
 // built holds the binaries this test process built itself.
 var built struct {
 	mu   sync.Mutex
-	dir  string
 	once map[Name]func() (string, error)
 }
 
 // Path returns the binary name: from $GATEWAY_TEST_BIN_DIR when that holds
-// it, else built once per test process into a temporary directory.
+// it, else built once per test process (see buildOwn).
 func Path(tb testing.TB, name Name) string {
 	tb.Helper()
 	if dir := os.Getenv(EnvDir); dir != "" {
@@ -143,28 +145,33 @@ func Path(tb testing.TB, name Name) string {
 	return p
 }
 
-// buildOwn builds name into the process's own directory. The directory
-// outlives the test that asked first, so the next can use it; it is in
-// the system's temporary directory.
+// buildOwn builds name for a test process run without make test. The
+// binaries go to one directory per checkout in the system's temporary
+// directory, reused (not piled up) by later runs: each build writes a file
+// of its own and renames it into place, so a process running the previous
+// binary, or building the same one, is not disturbed.
 func buildOwn(name Name) (string, error) {
 	ctx := context.Background()
-	built.mu.Lock()
-	if built.dir == "" {
-		dir, err := os.MkdirTemp("", "gateway-testbin-")
-		if err != nil {
-			built.mu.Unlock()
-			return "", fmt.Errorf("build %s: %w", name, err)
-		}
-		built.dir = dir
-	}
-	dir := built.dir
-	built.mu.Unlock()
 	root, err := Root(ctx)
 	if err != nil {
 		return "", err
 	}
-	if err := Build(ctx, root, dir, name); err != nil {
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), "gateway-testbin-"+hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("build %s: %w", name, err)
+	}
+	tmp, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return "", fmt.Errorf("build %s: %w", name, err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := Build(ctx, root, tmp, name); err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, string(name)), nil
+	p := filepath.Join(dir, string(name))
+	if err := os.Rename(filepath.Join(tmp, string(name)), p); err != nil {
+		return "", fmt.Errorf("build %s: %w", name, err)
+	}
+	return p, nil
 }
