@@ -24,6 +24,7 @@ type Stream struct {
 	jsonBuf  strings.Builder
 	finish   string
 	usage    *openai.Usage
+	tier     string
 	jsonDone bool
 }
 
@@ -39,6 +40,9 @@ func (c *Call) NewStream(id, model string, created int64) *Stream {
 
 // Usage is the usage Bedrock reported in the metadata event, nil before it.
 func (s *Stream) Usage() *openai.Usage { return s.usage }
+
+// Tier is the service tier Bedrock reported in the metadata event, "" before it.
+func (s *Stream) Tier() string { return s.tier }
 
 // FinishReason is the mapped stop reason, "" before messageStop.
 func (s *Stream) FinishReason() string { return s.finish }
@@ -123,7 +127,7 @@ func (s *Stream) Event(ev types.ConverseStreamOutput) *openai.ChatCompletionChun
 		}
 		finish = &s.finish
 	case *types.ConverseStreamOutputMemberMetadata:
-		s.usage = Usage(v.Value.Usage)
+		s.usage, s.tier = Usage(v.Value.Usage), ServedTier(v.Value.ServiceTier)
 		return nil
 	default:
 		return nil
@@ -140,7 +144,7 @@ func (s *Stream) Event(ev types.ConverseStreamOutput) *openai.ChatCompletionChun
 // empty choices and the usage.
 func (s *Stream) UsageChunk() *openai.ChatCompletionChunk {
 	s.chunk.Choices = []openai.ChunkChoice{}
-	s.chunk.Usage = s.usage
+	s.chunk.Usage, s.chunk.ServiceTier = s.usage, s.tier
 	if s.chunk.Usage == nil {
 		s.chunk.Usage = &openai.Usage{}
 	}

@@ -31,6 +31,10 @@ type Translator struct {
 	// MaxInputTokens (MAX_INPUT_TOKENS) caps a request's estimated input
 	// tokens times its n choices; 0 means DefaultMaxInputTokens.
 	MaxInputTokens int64
+	// ServiceTiers is the Bedrock service tier (default, flex, priority)
+	// used when a request asks for none or for auto, keyed by catalogue id,
+	// foundation-model id or "*" (SERVICE_TIERS).
+	ServiceTiers map[string]string
 }
 
 // Call is an OpenAI request translated for Bedrock.
@@ -57,6 +61,8 @@ func (c *Call) StreamInput() *bedrockruntime.ConverseStreamInput {
 		AdditionalModelRequestFields:      in.AdditionalModelRequestFields,
 		AdditionalModelResponseFieldPaths: in.AdditionalModelResponseFieldPaths,
 		RequestMetadata:                   in.RequestMetadata,
+		ServiceTier:                       in.ServiceTier,
+		OutputConfig:                      in.OutputConfig,
 	}
 }
 
@@ -79,6 +85,11 @@ func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRe
 		}
 	}
 
+	tier, err := t.serviceTier(req, m, q)
+	if err != nil {
+		return nil, err
+	}
+	in.ServiceTier = tier
 	extra, caching, err := extraFields(req)
 	if err != nil {
 		return nil, err

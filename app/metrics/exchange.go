@@ -28,6 +28,9 @@ type Exchange struct {
 	Stream bool
 	// Usage is the tokens Bedrock reported, all calls together.
 	Usage cost.Usage
+	// ServiceTier is the Bedrock service tier that served them, "" when
+	// Bedrock reported none; it scales the cost.
+	ServiceTier string
 	// Duration is the whole request; Upstream the wall time spent waiting
 	// on Bedrock (for streams, until the first event); TTFT the time to the
 	// first byte of a stream; Overhead is Duration (TTFT for streams) minus

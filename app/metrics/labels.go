@@ -80,7 +80,7 @@ func (p *Pricing) Price(ex *Exchange) {
 	if !ok {
 		return
 	}
-	ex.Cost, ex.CostKnown = tp.Cost(ex.Usage), true
+	ex.Cost, ex.CostKnown = tp.CostAt(ex.Usage, p.opts.Prices.TierMultiplier(ex.ServiceTier)), true
 }
 
 // KeyRefreshes returns the API-key store's reads and failed reads.

@@ -29,6 +29,7 @@ type ChatCompletionRequest struct {
 	ParallelToolCalls   *bool           `json:"parallel_tool_calls,omitempty"`
 	ResponseFormat      *ResponseFormat `json:"response_format,omitempty"`
 	ReasoningEffort     string          `json:"reasoning_effort,omitempty"`
+	ServiceTier         string          `json:"service_tier,omitempty"`
 	User                string          `json:"user,omitempty"`
 
 	// Thinking is Anthropic's explicit thinking switch, e.g.
@@ -397,6 +398,8 @@ type ChatCompletion struct {
 	Choices           []Choice `json:"choices"`
 	Usage             *Usage   `json:"usage,omitempty"`
 	SystemFingerprint string   `json:"system_fingerprint,omitempty"`
+	// ServiceTier is the tier Bedrock served the request on.
+	ServiceTier string `json:"service_tier,omitempty"`
 }
 
 // Choice is one answer of a ChatCompletion.
@@ -450,6 +453,9 @@ type ChatCompletionChunk struct {
 	Model   string        `json:"model"`
 	Choices []ChunkChoice `json:"choices"`
 	Usage   *Usage        `json:"usage,omitempty"`
+	// ServiceTier is the tier Bedrock served the stream on, known from its
+	// metadata event: set on the usage chunk.
+	ServiceTier string `json:"service_tier,omitempty"`
 }
 
 // ChunkChoice is a choice inside a chunk. FinishReason is null until the last

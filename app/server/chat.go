@@ -66,6 +66,8 @@ func (s *Server) handleChat(c *gin.Context) {
 		out.Choices[i] = call.Choice(r, i)
 		out.Usage = bedrock.AddUsage(out.Usage, bedrock.Usage(r.Usage))
 	}
+	out.ServiceTier = bedrock.ServedTier(results[0].ServiceTier)
+	ex.ServiceTier = out.ServiceTier
 	if out.Usage == nil {
 		out.Usage = &openai.Usage{}
 	}
@@ -132,7 +134,7 @@ func (s *Server) streamChat(c *gin.Context, call *bedrock.Call, model, id string
 	c.Status(http.StatusOK)
 	w := &sseWriter{w: c.Writer}
 	conv := call.NewStream(id, model, created)
-	defer func() { ex.Usage = openAIUsage(conv.Usage()) }()
+	defer func() { ex.Usage, ex.ServiceTier = openAIUsage(conv.Usage()), conv.Tier() }()
 
 	for ev := range stream.Events() {
 		if err := w.chunk(conv.Event(ev)); err != nil {

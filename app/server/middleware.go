@@ -94,6 +94,8 @@ func (s *Server) accessLog() gin.HandlerFunc {
 			slog.Int64("output_tokens", ex.Usage.Output),
 			slog.Int64("cache_read_tokens", ex.Usage.CacheRead),
 			slog.Int64("cache_write_tokens", ex.Usage.CacheWrite),
+			slog.Int64("cache_write_1h_tokens", ex.Usage.CacheWrite1h),
+			slog.String("service_tier", ex.ServiceTier),
 			slog.Float64("cost_usd", ex.Cost),
 			slog.Bool("cost_known", ex.CostKnown),
 			slog.Float64("latency_ms", millis(ex.Duration)),

@@ -73,3 +73,16 @@ func TestDefaultModelFollowsRegion(t *testing.T) {
 		t.Errorf("DEFAULT_MODEL=m: got %s", c.DefaultModel)
 	}
 }
+
+func TestServiceTiersConfig(t *testing.T) {
+	c, err := loadConfig(env("API_KEY", "k", "SERVICE_TIERS", "*=flex, us.anthropic.claude-haiku-4-5-20251001-v1:0=priority"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ServiceTiers["*"] != "flex" || c.ServiceTiers["us.anthropic.claude-haiku-4-5-20251001-v1:0"] != "priority" {
+		t.Errorf("SERVICE_TIERS: got %v", c.ServiceTiers)
+	}
+	if _, err := loadConfig(env("API_KEY", "k", "SERVICE_TIERS", "*=turbo")); err == nil || !strings.Contains(err.Error(), "SERVICE_TIERS") {
+		t.Errorf("bad tier: got %v, want an error naming SERVICE_TIERS", err)
+	}
+}

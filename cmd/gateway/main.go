@@ -96,6 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Translator: &bedrock.Translator{
 			PromptCaching:  cfg.PromptCaching,
 			MaxInputTokens: cfg.MaxInputTokens,
+			ServiceTiers:   cfg.ServiceTiers,
 			Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{
 				MaxBytes: cfg.ImageFetchMaxBytes, Timeout: cfg.ImageFetchTimeout,
 				AllowPrivate: cfg.ImageFetchAllowPrivate, AllowHTTP: cfg.ImageFetch, Proxy: cfg.ImageFetchProxy,

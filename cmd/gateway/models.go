@@ -57,6 +57,9 @@ type modelConfig struct {
 	ApplicationProfiles  bool
 	// HideLegacy leaves LEGACY models out of GET /models (HIDE_LEGACY_MODELS).
 	HideLegacy bool
+	// ServiceTiers (SERVICE_TIERS) is the Bedrock service tier per model
+	// ("*" for all) used when a request asks for none or auto.
+	ServiceTiers map[string]string
 	// ModelRefreshInterval is how often the catalogue is reloaded; 0 never.
 	ModelRefreshInterval time.Duration
 }
@@ -66,6 +69,7 @@ func loadModelConfig(p *parser) modelConfig {
 	return modelConfig{
 		DefaultEmbeddingModel: p.str("DEFAULT_EMBEDDING_MODEL", bedrock.DefaultEmbeddingModel),
 		HideLegacy:            p.bool("HIDE_LEGACY_MODELS", false),
+		ServiceTiers:          p.serviceTiers("SERVICE_TIERS"),
 		Models:                p.list("MODELS", ""),
 		ModelAliases:          p.aliases("MODEL_ALIASES"),
 		AliasGPTModels:        p.bool("ALIAS_GPT_MODELS", false),
@@ -74,6 +78,19 @@ func loadModelConfig(p *parser) modelConfig {
 		ApplicationProfiles:   p.bool("ENABLE_APPLICATION_INFERENCE_PROFILES", true),
 		ModelRefreshInterval:  p.duration("MODEL_REFRESH_INTERVAL", 10*time.Minute),
 	}
+}
+
+// serviceTiers parses "model=tier,...", tier one of default, flex, priority.
+func (p *parser) serviceTiers(name string) map[string]string {
+	tiers := p.aliases(name)
+	for model, tier := range tiers {
+		switch tier {
+		case "default", "flex", "priority":
+		default:
+			p.errs = append(p.errs, fmt.Errorf("%s: tier %q for %s is not default, flex or priority", name, tier, model))
+		}
+	}
+	return tiers
 }
 
 // aliases parses "name=model,name=model".
