@@ -68,7 +68,7 @@ type Catalogue struct {
 	lastErr   atomic.Pointer[string]
 	refreshes atomic.Int64
 	failures  atomic.Int64
-	loaded    atomic.Bool
+	loaded    chan struct{} // closed when the first discovery has ended
 
 	refreshMu sync.Mutex // one discovery at a time
 }
@@ -93,7 +93,7 @@ func NewCatalogue(o CatalogueOptions) *Catalogue {
 		log = slog.New(slog.DiscardHandler)
 	}
 	static := append([]string{o.DefaultModel, o.DefaultEmbeddingModel}, o.Static...)
-	c := &Catalogue{opts: o, log: log, static: NewStaticCatalogue(static...)}
+	c := &Catalogue{opts: o, log: log, static: NewStaticCatalogue(static...), loaded: make(chan struct{})}
 	c.snap.Store(&snapshot{defaults: [2]string{o.DefaultModel, o.DefaultEmbeddingModel}})
 	return c
 }
@@ -150,16 +150,16 @@ func (c *Catalogue) Status() CatalogueStatus {
 	return st
 }
 
-// Loaded reports whether the first discovery attempt has finished, whether
-// or not it succeeded.
-func (c *Catalogue) Loaded() bool { return c.loaded.Load() }
+// Loaded is closed when Run's first discovery attempt has finished,
+// whether or not it succeeded.
+func (c *Catalogue) Loaded() <-chan struct{} { return c.loaded }
 
 // Run discovers the models now, then again every interval (0 disables the
 // refresh) until ctx is done. Failures are logged and counted; the last good
 // list stays in use.
 func (c *Catalogue) Run(ctx context.Context, interval time.Duration) {
 	_ = c.Refresh(ctx) // logged and counted by Refresh
-	c.loaded.Store(true)
+	close(c.loaded)
 	if interval <= 0 {
 		return
 	}

@@ -311,7 +311,7 @@ func TestCatalogueRun(t *testing.T) {
 	go func() { defer close(done); c.Run(ctx, 20*time.Millisecond) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	waitUntil(t, "the first load", func() bool { return c.Loaded() && c.Status().Source == bedrock.SourceBedrock })
+	waitUntil(t, "the first load", func() bool { return isClosed(c.Loaded()) && c.Status().Source == bedrock.SourceBedrock })
 	cp.emu.AddModel(bedrocktest.Model{ID: "mistral.new-model-v1:0", Name: "New", Provider: "Mistral AI",
 		InputModalities: []string{"TEXT"}, OutputModalities: []string{"TEXT"}, Streaming: true})
 	waitUntil(t, "a background refresh to list the new model", func() bool {
@@ -429,5 +429,14 @@ func TestDefaultChatModel(t *testing.T) {
 		if got := bedrock.DefaultChatModel(region); got != want {
 			t.Errorf("DefaultChatModel(%s) = %s, want %s", region, got, want)
 		}
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }

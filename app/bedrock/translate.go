@@ -68,22 +68,17 @@ func (c *Call) StreamInput() *bedrockruntime.ConverseStreamInput {
 
 var reasoningEfforts = map[string]int{"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
 
-// Translate builds the Converse call for req against model m.
+// Translate builds the Converse call for req against model m, step by
+// step: the choices, the inference parameters, reasoning, the tools and
+// response format, the messages, and prompt caching.
 func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRequest, m Model) (*Call, error) {
 	q := m.quirks()
-	call := &Call{N: 1, Input: &bedrockruntime.ConverseInput{ModelId: aws.String(m.ID)}}
-	in := call.Input
-
-	if req.N != nil {
-		switch n := *req.N; {
-		case n < 1 || n > MaxChoices:
-			return nil, badRequest("n", "n must be between 1 and %d", MaxChoices)
-		case n > 1 && req.Stream:
-			return nil, badRequest("n", "n > 1 is not supported with stream: true")
-		default:
-			call.N = n
-		}
+	n, err := choices(req)
+	if err != nil {
+		return nil, err
 	}
+	call := &Call{N: n, Input: &bedrockruntime.ConverseInput{ModelId: aws.String(m.ID)}}
+	in := call.Input
 
 	tier, err := t.serviceTier(req, m, q)
 	if err != nil {
@@ -94,13 +89,76 @@ func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRe
 	if err != nil {
 		return nil, err
 	}
-	if t.PromptCaching {
-		caching = cachingSwitch{system: true, messages: true}.or(caching)
+	caching = t.caching(caching, q)
+	cfg, err := inferenceConfig(req, q)
+	if err != nil {
+		return nil, err
 	}
-	caching.system = caching.system && q.promptCache
-	caching.messages = caching.messages && q.promptCache
+	thinking, err := t.reasoning(req, q, cfg, extra)
+	if err != nil {
+		return nil, err
+	}
+	tools, err := toolsFor(req, q, thinking)
+	if err != nil {
+		return nil, err
+	}
+	call.JSONTool, call.JSONWrapped = tools.jsonTool, tools.jsonWrapped
 
-	// Inference parameters.
+	ctx, err = t.Media.begin(ctx, req.Messages)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := t.messages(ctx, req.Messages, m, q, tools.keep, thinking)
+	if err != nil {
+		return nil, err
+	}
+	if thinking && conv.lastToolTurnWithoutReasoning {
+		// Claude rejects a tool-use turn without its thinking block while
+		// thinking is on; clients that dropped the block get thinking off.
+		delete(extra, "thinking")
+		thinking = false
+		for i := range conv.turns {
+			conv.turns[i].Content = dropReasoning(conv.turns[i].Content)
+		}
+	}
+	if call.JSONTool != "" && (thinking || !q.forcedTools) {
+		conv.system = append(conv.system, &types.SystemContentBlockMemberText{
+			Value: fmt.Sprintf("Give your final answer by calling the %s tool.", call.JSONTool)})
+	}
+	caching.apply(conv)
+	in.Messages = conv.turns
+	in.System = conv.system
+	in.ToolConfig = tools.config(req.Tools, q)
+	if cfg.MaxTokens != nil || cfg.Temperature != nil || cfg.TopP != nil || len(cfg.StopSequences) > 0 {
+		in.InferenceConfig = cfg
+	}
+	if len(extra) > 0 {
+		in.AdditionalModelRequestFields = document.NewLazyDocument(extra)
+	}
+	if err := checkInputBudget(call, t.MaxInputTokens); err != nil {
+		return nil, err
+	}
+	return call, nil
+}
+
+// choices reads `n`: each choice is one Converse call.
+func choices(req *openai.ChatCompletionRequest) (int, error) {
+	if req.N == nil {
+		return 1, nil
+	}
+	switch n := *req.N; {
+	case n < 1 || n > MaxChoices:
+		return 0, badRequest("n", "n must be between 1 and %d", MaxChoices)
+	case n > 1 && req.Stream:
+		return 0, badRequest("n", "n > 1 is not supported with stream: true")
+	default:
+		return n, nil
+	}
+}
+
+// inferenceConfig maps the sampling parameters; Bedrock gets it only when
+// one is set.
+func inferenceConfig(req *openai.ChatCompletionRequest, q quirks) (*types.InferenceConfiguration, error) {
 	cfg := &types.InferenceConfiguration{}
 	maxTokens := req.MaxCompletionTokens
 	param := "max_completion_tokens"
@@ -132,105 +190,78 @@ func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRe
 	if cfg.Temperature != nil && cfg.TopP != nil && q.tempXorTopP {
 		cfg.TopP = nil
 	}
+	return cfg, nil
+}
 
-	// Reasoning.
-	thinking, err := t.reasoning(req, q, cfg, extra)
-	if err != nil {
-		return nil, err
-	}
+// toolPlan is what the tools step decided: the tool specifications (the
+// response format's forced tool last), the tool choice, whether Bedrock
+// gets tools at all, and the response format's tool.
+type toolPlan struct {
+	specs       []types.ToolSpecification
+	choice      types.ToolChoice
+	keep        bool
+	jsonTool    string
+	jsonWrapped bool
+}
 
-	// Tools and response format.
-	tools, err := toolSpecs(req.Tools)
+// toolsFor maps tools, tool_choice and response_format. With thinking on,
+// a response format's tool is asked for rather than forced.
+func toolsFor(req *openai.ChatCompletionRequest, q quirks, thinking bool) (toolPlan, error) {
+	specs, err := toolSpecs(req.Tools)
 	if err != nil {
-		return nil, err
+		return toolPlan{}, err
 	}
-	keepTools := len(tools) > 0 && (req.ToolChoice == nil || req.ToolChoice.Mode != "none")
-	var choice types.ToolChoice
-	if keepTools && req.ToolChoice != nil {
+	p := toolPlan{specs: specs, keep: len(specs) > 0 && (req.ToolChoice == nil || req.ToolChoice.Mode != "none")}
+	if p.keep && req.ToolChoice != nil {
 		switch req.ToolChoice.Mode {
 		case "required":
-			choice = &types.ToolChoiceMemberAny{}
+			p.choice = &types.ToolChoiceMemberAny{}
 		case "function":
-			if !slices.ContainsFunc(tools, func(s types.ToolSpecification) bool { return aws.ToString(s.Name) == req.ToolChoice.Function }) {
-				return nil, badRequest("tool_choice", "tool_choice names function %q, which is not in tools", req.ToolChoice.Function)
+			if !slices.ContainsFunc(specs, func(s types.ToolSpecification) bool { return aws.ToString(s.Name) == req.ToolChoice.Function }) {
+				return toolPlan{}, badRequest("tool_choice", "tool_choice names function %q, which is not in tools", req.ToolChoice.Function)
 			}
-			choice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(req.ToolChoice.Function)}}
+			p.choice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(req.ToolChoice.Function)}}
 		}
 	}
 	if rf := req.ResponseFormat; rf != nil {
 		spec, wrapped, err := responseFormatTool(rf)
 		if err != nil {
-			return nil, err
+			return toolPlan{}, err
 		}
 		if spec != nil {
-			call.JSONTool, call.JSONWrapped = aws.ToString(spec.Name), wrapped
-			tools = append(tools, *spec)
-			keepTools = true
+			p.jsonTool, p.jsonWrapped = aws.ToString(spec.Name), wrapped
+			p.specs = append(p.specs, *spec)
+			p.keep = true
 			switch {
 			case !q.forcedTools || thinking:
 				// Thinking forbids forced tool use; ask instead.
-			case len(tools) == 1:
-				choice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: spec.Name}}
+			case len(p.specs) == 1:
+				p.choice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: spec.Name}}
 			default:
-				choice = &types.ToolChoiceMemberAny{}
+				p.choice = &types.ToolChoiceMemberAny{}
 			}
 		}
 	}
 	if !q.forcedTools {
-		choice = nil
+		p.choice = nil
 	}
+	return p, nil
+}
 
-	// Messages.
-	ctx, err = t.Media.begin(ctx, req.Messages)
-	if err != nil {
-		return nil, err
+// config is the Converse tool configuration, nil without tools; a tool with
+// cache_control is followed by a cache point where the model has them.
+func (p toolPlan) config(tools []openai.Tool, q quirks) *types.ToolConfiguration {
+	if !p.keep {
+		return nil
 	}
-	conv, err := t.messages(ctx, req.Messages, m, q, keepTools, thinking)
-	if err != nil {
-		return nil, err
-	}
-	if thinking && conv.lastToolTurnWithoutReasoning {
-		// Claude rejects a tool-use turn without its thinking block while
-		// thinking is on; clients that dropped the block get thinking off.
-		delete(extra, "thinking")
-		thinking = false
-		for i := range conv.turns {
-			conv.turns[i].Content = dropReasoning(conv.turns[i].Content)
+	tc := &types.ToolConfiguration{ToolChoice: p.choice}
+	for i := range p.specs {
+		tc.Tools = append(tc.Tools, &types.ToolMemberToolSpec{Value: p.specs[i]})
+		if i < len(tools) && tools[i].CacheControl != nil && q.promptCache {
+			tc.Tools = append(tc.Tools, &types.ToolMemberCachePoint{Value: cachePoint(tools[i].CacheControl)})
 		}
 	}
-	if call.JSONTool != "" && (thinking || !q.forcedTools) {
-		conv.system = append(conv.system, &types.SystemContentBlockMemberText{
-			Value: fmt.Sprintf("Give your final answer by calling the %s tool.", call.JSONTool)})
-	}
-	if caching.system && len(conv.system) > 0 {
-		conv.system = append(conv.system, &types.SystemContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault}})
-	}
-	if caching.messages {
-		addCachePointToLastUser(conv.turns)
-	}
-	in.Messages = conv.turns
-	in.System = conv.system
-
-	if keepTools {
-		tc := &types.ToolConfiguration{ToolChoice: choice}
-		for i := range tools {
-			tc.Tools = append(tc.Tools, &types.ToolMemberToolSpec{Value: tools[i]})
-			if i < len(req.Tools) && req.Tools[i].CacheControl != nil && q.promptCache {
-				tc.Tools = append(tc.Tools, &types.ToolMemberCachePoint{Value: cachePoint(req.Tools[i].CacheControl)})
-			}
-		}
-		in.ToolConfig = tc
-	}
-	if cfg.MaxTokens != nil || cfg.Temperature != nil || cfg.TopP != nil || len(cfg.StopSequences) > 0 {
-		in.InferenceConfig = cfg
-	}
-	if len(extra) > 0 {
-		in.AdditionalModelRequestFields = document.NewLazyDocument(extra)
-	}
-	if err := checkInputBudget(call, t.MaxInputTokens); err != nil {
-		return nil, err
-	}
-	return call, nil
+	return tc
 }
 
 // reasoning maps reasoning_effort and an explicit thinking object onto the
@@ -316,10 +347,31 @@ func effortLevel(e string) string {
 	return e
 }
 
+// cachingSwitch says where prompt cache points go: after the system
+// prompt, after the last user turn.
 type cachingSwitch struct{ system, messages bool }
 
 func (c cachingSwitch) or(o cachingSwitch) cachingSwitch {
 	return cachingSwitch{c.system || o.system, c.messages || o.messages}
+}
+
+// caching combines the request's switch with ENABLE_PROMPT_CACHING, for
+// models that take cache points.
+func (t *Translator) caching(req cachingSwitch, q quirks) cachingSwitch {
+	if t.PromptCaching {
+		req = cachingSwitch{system: true, messages: true}.or(req)
+	}
+	return cachingSwitch{system: req.system && q.promptCache, messages: req.messages && q.promptCache}
+}
+
+// apply adds the cache points to the conversation.
+func (c cachingSwitch) apply(conv *conversation) {
+	if c.system && len(conv.system) > 0 {
+		conv.system = append(conv.system, &types.SystemContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault}})
+	}
+	if c.messages {
+		addCachePointToLastUser(conv.turns)
+	}
 }
 
 // extraFields collects the keys that go to additionalModelRequestFields: the

@@ -29,7 +29,7 @@ func (d *discardWriter) Flush()                      {}
 // flushed SSE bytes (Stream.Event, then sseWriter), against the floor of
 // json.Marshal of the same chunk written with its SSE framing.
 func BenchmarkSSEChunk(b *testing.B) {
-	gin.SetMode(gin.ReleaseMode) // as New does
+	gin.SetMode(gin.ReleaseMode) // as the gateway command does
 	const model = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 	m, _ := bedrock.NewStaticCatalogue(model).Lookup(model)
 	tr := &bedrock.Translator{Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{})}
@@ -76,7 +76,7 @@ func BenchmarkSSEChunk(b *testing.B) {
 // TestSSEChunkMatchesMarshal checks that the benchmark's two paths produce
 // the same event, so the comparison is fair.
 func TestSSEChunkMatchesMarshal(t *testing.T) {
-	gin.SetMode(gin.ReleaseMode) // as New does
+	gin.SetMode(gin.ReleaseMode) // as the gateway command does
 	chunk := &openai.ChatCompletionChunk{ID: "x", Object: "chat.completion.chunk", Created: 1, Model: "m",
 		Choices: []openai.ChunkChoice{{Delta: openai.Delta{Content: aws.String("a<b>&")}}}}
 	dw := &discardWriter{h: http.Header{}}

@@ -173,7 +173,11 @@ func (s *Server) authenticate() gin.HandlerFunc {
 }
 
 func (s *Server) handleNotFound(c *gin.Context) {
-	s.writeError(c, newError(kindNotFound, "unknown_url", fmt.Sprintf("Unknown request URL: %s %s. The API lives under %s.", c.Request.Method, c.Request.URL.Path, s.opts.RoutePrefix)))
+	where := "The API lives under " + s.opts.RoutePrefix
+	if p := c.Request.URL.Path; p == s.opts.RoutePrefix || strings.HasPrefix(p, s.opts.RoutePrefix+"/") {
+		where = "The routes are"
+	}
+	s.writeError(c, newError(kindNotFound, "unknown_url", fmt.Sprintf("Unknown request URL: %s %s. %s: %s.", c.Request.Method, c.Request.URL.Path, where, s.routeList)))
 }
 
 func (s *Server) handleMethodNotAllowed(c *gin.Context) {

@@ -1,6 +1,12 @@
 package server
 
-import "github.com/gin-gonic/gin"
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
 
 // routes lists the whole API surface.
 func (s *Server) routes(e *gin.Engine) {
@@ -16,6 +22,26 @@ func (s *Server) routes(e *gin.Engine) {
 	api.GET("/models", s.handleListModels)
 	api.GET("/models/*id", s.handleGetModel)
 
+	s.routeList = apiRoutes(e, s.opts.RoutePrefix)
 	e.NoRoute(s.handleNotFound)
 	e.NoMethod(s.handleMethodNotAllowed)
+}
+
+// apiRoutes lists the routes under prefix, e.g. "POST /api/v1/embeddings",
+// in path order, for the answer to an unknown URL.
+func apiRoutes(e *gin.Engine, prefix string) string {
+	var out []string
+	routes := e.Routes()
+	slices.SortFunc(routes, func(a, b gin.RouteInfo) int { return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Method, b.Method)) })
+	for _, r := range routes {
+		if !strings.HasPrefix(r.Path, prefix+"/") {
+			continue
+		}
+		path := r.Path
+		if i := strings.IndexAny(path, ":*"); i >= 0 {
+			path = path[:i] + "{" + path[i+1:] + "}"
+		}
+		out = append(out, r.Method+" "+path)
+	}
+	return strings.Join(out, ", ")
 }

@@ -122,6 +122,8 @@ type Server struct {
 	requests atomic.Int64
 	slots    chan struct{} // nil: no concurrency cap
 	bedrock  *bedrock.Service
+	// routeList names the API's routes for unknown URLs (apiRoutes).
+	routeList string
 }
 
 // New returns the gateway's HTTP handler.
@@ -162,7 +164,6 @@ func New(o Options) http.Handler {
 	if o.MaxConcurrent > 0 {
 		s.slots = make(chan struct{}, o.MaxConcurrent)
 	}
-	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.UseRawPath = true // model ids in paths may hold escaped '/' (ARNs)
 	e.UnescapePathValues = true

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/auth/bearer"
+	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/auth"
 	"github.com/openbedrock/gateway/app/bedrock"
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(cfg, stdout)
+	gin.SetMode(gin.ReleaseMode) // gin's debug mode prints every route and warns on stdout
 
 	awsCfg, err := loadAWS(ctx, cfg)
 	if err != nil {
@@ -129,13 +131,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // lifecycle is what serve needs to drain: the readiness it withdraws and the
 // channel it closes when open streams must end.
 type lifecycle struct {
-	ready           atomic.Bool // keys loaded and not shutting down
-	catalogueLoaded func() bool // the model catalogue's first load has ended
+	ready           atomic.Bool     // keys loaded and not shutting down
+	catalogueLoaded <-chan struct{} // closed when the model catalogue's first load has ended
 	streamsEnd      chan struct{}
 }
 
 // isReady is the /ready answer: keys and models loaded, not shutting down.
-func (lc *lifecycle) isReady() bool { return lc.ready.Load() && lc.catalogueLoaded() }
+func (lc *lifecycle) isReady() bool {
+	select {
+	case <-lc.catalogueLoaded:
+		return lc.ready.Load()
+	default:
+		return false
+	}
+}
 
 // newAuthenticator loads the API keys before the gateway reports ready and
 // keeps them fresh until ctx is done; nil means authentication is off. The

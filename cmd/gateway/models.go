@@ -19,15 +19,17 @@ import (
 // in the background, so start-up never waits on it: until the first load
 // ends the configured models are served and other ids pass through to
 // Bedrock. The refresh loop ends with ctx.
-// The returned func reports whether the first load has ended (successful
+// The returned channel is closed when the first load has ended (successful
 // or not); readiness waits for it.
 // The third result returns the chat and embedding defaults in effect: with
 // discovery, a configured default Bedrock does not serve (a retired model,
 // one not offered in the region) is replaced by a current one, with a warning.
-func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *slog.Logger) (server.Catalogue, func() bool, func() (string, string)) {
+func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *slog.Logger) (server.Catalogue, <-chan struct{}, func() (string, string)) {
 	if !cfg.ModelDiscovery {
 		static := append([]string{cfg.DefaultModel, cfg.DefaultEmbeddingModel}, cfg.Models...)
-		return bedrock.NewStaticCatalogue(static...), func() bool { return true }, nil
+		loaded := make(chan struct{})
+		close(loaded)
+		return bedrock.NewStaticCatalogue(static...), loaded, nil
 	}
 	c := bedrock.NewCatalogue(bedrock.CatalogueOptions{
 		Client:                bedrockcp.NewFromConfig(awsCfg),
@@ -41,7 +43,7 @@ func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *sl
 		Logger:                logger,
 	})
 	go c.Run(ctx, cfg.ModelRefreshInterval)
-	return c, c.Loaded, c.Defaults
+	return c, c.Loaded(), c.Defaults
 }
 
 // modelConfig is the model catalogue's part of config.

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdaurl"
+
+	"github.com/openbedrock/gateway/app/openai"
 )
 
 // runtimeName is reported in /health.
@@ -31,8 +33,10 @@ const albResponseLimit = 1_000_000 - 16<<10
 func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, lc *lifecycle) error {
 	// Load the model catalogue during init (which has a full CPU), not during
 	// the first event; give up after a few seconds and serve the defaults.
-	for deadline := time.Now().Add(5 * time.Second); !lc.catalogueLoaded() && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-lc.catalogueLoaded:
+	case <-time.After(5 * time.Second):
+	case <-ctx.Done():
 	}
 	if cfg.LambdaMode == "function-url" {
 		lambdaurl.Start(h, lambda.WithContext(ctx))
@@ -90,13 +94,14 @@ func (c *byteCounter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// albError is an answer of the adapter's own, in the OpenAI error envelope
+// the application uses.
 func albError(status int, code, message string) events.ALBTargetGroupResponse {
-	typ := "server_error"
+	typ := openai.TypeServer
 	if status < 500 {
-		typ = "invalid_request_error"
+		typ = openai.TypeInvalidRequest
 	}
-	body, _ := json.Marshal(map[string]any{"error": map[string]any{
-		"message": message, "type": typ, "param": nil, "code": code}})
+	body, _ := json.Marshal(openai.NewError(typ, code, "", message))
 	return events.ALBTargetGroupResponse{
 		StatusCode:        status,
 		StatusDescription: http.StatusText(status),
