@@ -32,7 +32,9 @@ func (s *Server) routes(e *gin.Engine) {
 func apiRoutes(e *gin.Engine, prefix string) string {
 	var out []string
 	routes := e.Routes()
-	slices.SortFunc(routes, func(a, b gin.RouteInfo) int { return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Method, b.Method)) })
+	slices.SortFunc(routes, func(a, b gin.RouteInfo) int {
+		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Method, b.Method))
+	})
 	for _, r := range routes {
 		if !strings.HasPrefix(r.Path, prefix+"/") {
 			continue
