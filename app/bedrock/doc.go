@@ -29,7 +29,8 @@
 //     Bedrock event, written as server-sent events.
 //  5. Any error, at any step, is rendered by the handler in the API's own
 //     envelope. Bedrock failures arrive classified (*Error, with a Kind);
-//     the server's one error table maps kinds to status, type and code.
+//     the server's one error table maps kinds to status, type and code, and
+//     each route group renders them in its API's envelope.
 //
 // An adapter never calls the SDK, retries or classifies Bedrock errors; a
 // new wire API adds a decoder, a translator, an encoder and an error

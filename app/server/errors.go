@@ -38,7 +38,8 @@ const (
 const statusClientClosed = 499
 
 // kinds is the one table from a kind to its status and, per wire API, its
-// error type. A new wire API adds a column and an envelope function.
+// error type. A new wire API adds a column here and an envelope function
+// (like openAIEnvelope), and sets it on its route group with useEnvelope.
 var kinds = [...]struct {
 	status     int
 	openAIType string
@@ -157,6 +158,33 @@ func (e *apiError) openAIError() openai.ErrorResponse {
 	return openai.NewError(kinds[e.kind].openAIType, e.Code, e.Param, e.Message)
 }
 
+// envelope renders an error as one wire API's error body.
+type envelope func(*apiError) any
+
+// openAIEnvelope is the envelope of the OpenAI routes, and of any request
+// no route claims.
+func openAIEnvelope(e *apiError) any { return e.openAIError() }
+
+// ctxEnvelope is the gin context key of the request's envelope.
+const ctxEnvelope = "envelope"
+
+// useEnvelope makes the errors of a route group, its middleware's included
+// (401, 413...), use env. Put it first in the group.
+func useEnvelope(env envelope) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(ctxEnvelope, env)
+		c.Next()
+	}
+}
+
+// envelopeOf is the envelope errors of this request are rendered in.
+func envelopeOf(c *gin.Context) envelope {
+	if v, ok := c.Get(ctxEnvelope); ok {
+		return v.(envelope)
+	}
+	return openAIEnvelope
+}
+
 // failure converts err for the client and logs what the client is not
 // told: an internal error, or Bedrock's own text.
 func (s *Server) failure(c *gin.Context, err error) *apiError {
@@ -171,7 +199,8 @@ func (s *Server) failure(c *gin.Context, err error) *apiError {
 	return ae
 }
 
-// writeError sends err as an OpenAI error response, unless the client is gone.
+// writeError sends err in the request's envelope (useEnvelope), unless the
+// client is gone.
 func (s *Server) writeError(c *gin.Context, err error) {
 	ae := s.failure(c, err)
 	if v, ok := c.Get(ctxExchange); ok {
@@ -187,7 +216,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	}
 	c.Header("Content-Type", "application/json")
 	c.Status(ae.status())
-	b, _ := json.Marshal(ae.openAIError())
+	b, _ := json.Marshal(envelopeOf(c)(ae))
 	_, _ = c.Writer.Write(b)
 	c.Abort()
 }
