@@ -674,11 +674,14 @@ func TestEnvExampleHoldsOnlyPlaceholders(t *testing.T) {
 // like a real AWS access key id.
 func TestNoAccessKeyIDs(t *testing.T) {
 	paths := []string{dockerfilePath, dockerignorePath, composePath, composeDemoPath, envExamplePath}
-	k8s, err := filepath.Glob(filepath.Join(kubernetesDir, "*"))
-	if err != nil {
-		t.Fatal(err)
+	for _, dir := range []string{kubernetesDir, rolesAnywhereDir} {
+		k8s, err := filepath.Glob(filepath.Join(dir, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, k8s...)
 	}
-	for _, path := range append(paths, k8s...) {
+	for _, path := range paths {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,6 +80,24 @@ type Request struct {
 	Body []byte
 	// Header is a copy of the request headers.
 	Header http.Header
+}
+
+// AccessKeyID is the access key id that signed the request: the Credential
+// of its SigV4 Authorization header, or "" when it was not SigV4-signed
+// (a Bedrock API key sends a bearer token instead). Tests of credential
+// refresh read it to see which credentials each call used.
+func (r Request) AccessKeyID() string {
+	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
+	if !ok {
+		return ""
+	}
+	for _, part := range strings.Split(auth, ",") {
+		if cred, ok := strings.CutPrefix(strings.TrimSpace(part), "Credential="); ok {
+			id, _, _ := strings.Cut(cred, "/")
+			return id
+		}
+	}
+	return ""
 }
 
 // Script sets a function consulted for every Converse, ConverseStream and

@@ -73,3 +73,25 @@ func TestRequestsAreCopies(t *testing.T) {
 		t.Errorf("Requests() shares state with an earlier copy: %+v", again[0])
 	}
 }
+
+func TestRequestAccessKeyID(t *testing.T) {
+	tests := []struct {
+		name, auth, want string
+	}{
+		{"sigv4", "AWS4-HMAC-SHA256 Credential=KEYID123/20261204/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc", "KEYID123"},
+		{"bearer", "Bearer bedrock-api-key", ""},
+		{"none", "", ""},
+		{"no credential", "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=abc", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Request{Header: http.Header{}}
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			if got := r.AccessKeyID(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
