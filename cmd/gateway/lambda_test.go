@@ -1,5 +1,6 @@
-// The Lambda build is tested as a black box: the test compiles the
-// bootstrap with -tags lambda itself, so this file needs no tag of its own.
+// The Lambda build is tested as a black box: the test runs the bootstrap
+// internal/testbin builds with -tags lambda, so this file needs no tag of
+// its own.
 // It is left out of the -tags lambda test run only so that `make test` runs
 // it once.
 
