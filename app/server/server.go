@@ -1,7 +1,11 @@
-// Package server is the gin application: an OpenAI-compatible HTTP API in
-// front of Amazon Bedrock. New builds the whole handler from its
-// dependencies; routes.go lists every endpoint; errors.go is the one place
-// where an error becomes an HTTP status and an OpenAI error envelope.
+// Package server is the gin application: the gateway's HTTP APIs in front
+// of Amazon Bedrock. New builds the whole handler from its dependencies;
+// routes.go lists every endpoint; errors.go is the one place where an error
+// becomes an HTTP status and the error envelope of the request's API.
+//
+// A handler decodes its wire request, resolves the model, translates and
+// calls Bedrock through bedrock.Service, and encodes the answer; it never
+// uses the AWS SDK itself (TestNoBedrockSDK).
 //
 // The same handler is served by the long-running server and, through the
 // ALB adapter or a Lambda Function URL, by the Lambda build.
