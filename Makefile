@@ -15,7 +15,7 @@ EMULATOR_PORT ?= 4000
 # gateway's module with ../, so a fresh clone builds them all.
 MODULES := . bench deploy
 
-.PHONY: help build build-lambda demo docker test fmt-check vet test-go bench bench-smoke tools clean
+.PHONY: help build build-lambda demo docker test fmt-check vet test-go fuzz bench bench-smoke tools clean
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -79,6 +79,19 @@ bench-smoke: ## A seconds-long run of the benchmark harness; make test runs it t
 # tools installs what the tests need and a fresh machine may lack. Add other
 # tools as prerequisites: `tools: tools-x`.
 tools: tools-moto tools-rie ## Install missing test tools (moto_server for the API-key store tests, the Lambda RIE).
+
+# FUZZ_TARGETS: package:FuzzFunc[:build tags], one per parser of untrusted
+# input. Their seed corpora (testdata/fuzz and f.Add) run in every go test.
+FUZZ_TARGETS := ./app/openai:FuzzChatRequest ./app/openai:FuzzEmbeddingRequest ./app/bedrock:FuzzTranslate \
+	./app/server:FuzzClientIP ./app/auth:FuzzParseSecret ./cmd/gateway:FuzzALBRequest:lambda
+FUZZTIME ?= 30s
+
+fuzz: ## Fuzz each parser of untrusted input for FUZZTIME (default 30s; make test runs the seeds).
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		IFS=: read -r pkg name tags <<< "$$t"; \
+		echo "== $$name ($$pkg)"; \
+		$(GO) test -tags "$$tags" -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done
 
 .PHONY: tools-moto tools-rie lint-template build-GatewayFunction build-GatewayStreamFunction build-CanaryFunction
 # The Lambda Runtime Interface Emulator is a Go tool pinned in go.mod; the

@@ -22,7 +22,9 @@ var corsRequestHeaders = map[string]bool{
 const corsHeaderPrefix = "x-stainless-"
 
 // corsExposed are the response headers browser code may read.
-var corsExposed = strings.Join([]string{"X-Request-Id", "Retry-After", OverheadHeader}, ", ")
+var corsExposed = strings.Join([]string{"X-Request-Id", "Retry-After", OverheadHeader,
+	"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+	"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}, ", ")
 
 // cors applies ALLOWED_ORIGINS. "*" answers any origin with a literal "*"
 // and never allows credentials; listed origins (one "*" each may stand for

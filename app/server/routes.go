@@ -16,7 +16,7 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/health", s.handleHealth)
 	e.GET("/ready", s.handleReady)
 
-	api := e.Group(s.opts.RoutePrefix, useEnvelope(openAIEnvelope), s.limitBody(), s.deadline(), s.authenticate(), s.readBody())
+	api := e.Group(s.opts.RoutePrefix, useEnvelope(openAIEnvelope), s.limitBody(), s.deadline(), s.authenticate(), s.readBody(), s.limitKeys())
 	api.POST("/chat/completions", s.limitConcurrency(), s.handleChat)
 	api.POST("/embeddings", s.limitConcurrency(), s.handleEmbeddings)
 	api.GET("/models", s.handleListModels)

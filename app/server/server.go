@@ -111,6 +111,9 @@ type Options struct {
 	// TrustedProxies (TRUSTED_PROXIES) may set X-Forwarded-For: when the
 	// peer is one, the client is the right-most entry that is not.
 	TrustedProxies []netip.Prefix
+	// KeyLimits (KEY_LIMITS) caps each key name's requests and tokens per
+	// minute and requests at once, per instance; AnyKey covers the rest.
+	KeyLimits map[string]KeyLimit
 	// TrustForwardedFor treats every peer as a trusted proxy. Set it behind
 	// an ALB in Lambda, where the request has no socket peer and the ALB's
 	// own X-Forwarded-For entry (the last) is the client.

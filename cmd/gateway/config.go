@@ -64,14 +64,15 @@ type config struct {
 	APIKeyMinRefresh   time.Duration // API_KEY_MIN_REFRESH_INTERVAL
 
 	// Network restrictions (app/server/network.go) and TLS (tls.go).
-	AllowedCIDRs      []netip.Prefix // ALLOWED_CIDRS
-	TrustedProxies    []netip.Prefix // TRUSTED_PROXIES
-	TrustForwardedFor bool           // TRUST_FORWARDED_FOR
-	TLSCertFile       string         // TLS_CERT_FILE
-	TLSKeyFile        string         // TLS_KEY_FILE
-	RedirectHTTPPort  int            // REDIRECT_HTTP_PORT
-	RedirectHost      string         // REDIRECT_HOST: where plain HTTP is redirected
-	PlainHTTP         string         // PLAIN_HTTP: redirect or refuse
+	AllowedCIDRs      []netip.Prefix             // ALLOWED_CIDRS
+	TrustedProxies    []netip.Prefix             // TRUSTED_PROXIES
+	TrustForwardedFor bool                       // TRUST_FORWARDED_FOR
+	KeyLimits         map[string]server.KeyLimit // KEY_LIMITS
+	TLSCertFile       string                     // TLS_CERT_FILE
+	TLSKeyFile        string                     // TLS_KEY_FILE
+	RedirectHTTPPort  int                        // REDIRECT_HTTP_PORT
+	RedirectHost      string                     // REDIRECT_HOST: where plain HTTP is redirected
+	PlainHTTP         string                     // PLAIN_HTTP: redirect or refuse
 
 	// LambdaMode is alb (behind an ALB target group) or function-url
 	// (a Function URL in RESPONSE_STREAM mode); Lambda build only.
@@ -258,6 +259,9 @@ func loadAuthConfig(c *config, p *parser) {
 	}
 	if c.TrustedProxies, err = server.ParseCIDRs(p.list("TRUSTED_PROXIES", "")); err != nil {
 		p.errs = append(p.errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
+	}
+	if c.KeyLimits, err = server.ParseKeyLimits(p.str("KEY_LIMITS", "")); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("KEY_LIMITS: %w", err))
 	}
 	// Behind an ALB, Lambda requests have no socket peer: the ALB's
 	// X-Forwarded-For entry is the client.

@@ -115,6 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		AllowedClients:    cfg.AllowedCIDRs,
 		TrustedProxies:    cfg.TrustedProxies,
 		TrustForwardedFor: cfg.TrustForwardedFor,
+		KeyLimits:         cfg.KeyLimits,
 
 		Observer:          obs.observer,
 		LogBodies:         cfg.LogBodies,

@@ -1,0 +1,87 @@
+package server_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/openbedrock/gateway/app/auth"
+	"github.com/openbedrock/gateway/app/bedrock"
+	"github.com/openbedrock/gateway/app/server"
+)
+
+func TestParseKeyLimits(t *testing.T) {
+	got, err := server.ParseKeyLimits(" team-a:rpm=60,tpm=100000 ; *:concurrent=4;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]server.KeyLimit{"team-a": {RequestsPerMinute: 60, TokensPerMinute: 100000}, "*": {Concurrent: 4}}
+	if len(got) != len(want) || got["team-a"] != want["team-a"] || got["*"] != want["*"] {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"team-a", "team-a:rpm", "team-a:rpm=0", "team-a:rps=1", ":rpm=1", "a:rpm=1;a:tpm=2", "a:rpm=-1"} {
+		if _, err := server.ParseKeyLimits(bad); err == nil {
+			t.Errorf("ParseKeyLimits(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+// TestKeyRequestsPerMinute: a key over its rpm gets 429 with Retry-After
+// and the x-ratelimit-* headers; another key is not affected.
+func TestKeyRequestsPerMinute(t *testing.T) {
+	h := server.New(server.Options{
+		Auth:      auth.NewStatic(auth.NewKey("team-a", "sk-a"), auth.NewKey("team-b", "sk-b")),
+		KeyLimits: map[string]server.KeyLimit{"team-a": {RequestsPerMinute: 2}},
+		Catalogue: bedrock.NewStaticCatalogue(modelClaude),
+	})
+	get := func(key string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/models", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for i, wantRemaining := range []string{"1", "0"} {
+		rec := get("sk-a")
+		if rec.Code != http.StatusOK || rec.Header().Get("x-ratelimit-remaining-requests") != wantRemaining ||
+			rec.Header().Get("x-ratelimit-limit-requests") != "2" {
+			t.Errorf("request %d: %d, headers %v", i, rec.Code, rec.Header())
+		}
+	}
+	rec := get("sk-a")
+	retry, _ := strconv.Atoi(rec.Header().Get("Retry-After"))
+	if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "rate_limit_exceeded") || retry < 1 || retry > 60 {
+		t.Errorf("third request: %d %s, Retry-After %q; want 429 rate_limit_exceeded with Retry-After 1..60", rec.Code, rec.Body, rec.Header().Get("Retry-After"))
+	}
+	if rec.Header().Get("x-ratelimit-reset-requests") == "" {
+		t.Error("no x-ratelimit-reset-requests on the 429")
+	}
+	if rec := get("sk-b"); rec.Code != http.StatusOK || rec.Header().Get("x-ratelimit-limit-requests") != "" {
+		t.Errorf("an unlimited key: %d %v", rec.Code, rec.Header())
+	}
+}
+
+// TestKeyTokensAndConcurrency: tokens are counted when requests end, and a
+// key's requests at once are capped.
+func TestKeyTokensAndConcurrency(t *testing.T) {
+	h := newHarness(t, func(o *server.Options) {
+		o.KeyLimits = map[string]server.KeyLimit{server.AnyKey: {TokensPerMinute: 5, Concurrent: 1}}
+	})
+	chat := `{"messages":[{"role":"user","content":"a prompt of a few tokens\n@emulate {\"delay_ms\":400}"}]}`
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i := range codes {
+		wg.Go(func() { codes[i] = h.post(t, "/api/v1/chat/completions", testKey, chat).StatusCode })
+	}
+	wg.Wait()
+	if !(codes[0] == http.StatusOK && codes[1] == http.StatusTooManyRequests || codes[1] == http.StatusOK && codes[0] == http.StatusTooManyRequests) {
+		t.Errorf("two at once with concurrent=1: %v, want one 200 and one 429", codes)
+	}
+	resp := h.post(t, "/api/v1/chat/completions", testKey, chat)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("x-ratelimit-remaining-tokens") != "0" {
+		t.Errorf("after the tokens of the minute were used: %d, remaining tokens %q; want 429 and 0", resp.StatusCode, resp.Header.Get("x-ratelimit-remaining-tokens"))
+	}
+}
