@@ -137,9 +137,9 @@ func TestStalledStreamReaderIsDropped(t *testing.T) {
 		o.MaxConcurrent = 1
 		o.WriteTimeout = 300 * time.Millisecond
 	})
-	chunk := strings.Repeat("lorem ipsum ", 400)
+	chunk := strings.Repeat("lorem ipsum ", 4000)
 	h.emu.Script(func(bedrocktest.Request) *bedrocktest.Reply {
-		text := make([]string, 4000) // about 20 MB of events: more than the sockets buffer
+		text := make([]string, 400) // about 20 MB of events: more than the sockets buffer
 		for i := range text {
 			text[i] = chunk
 		}
@@ -154,10 +154,15 @@ func TestStalledStreamReaderIsDropped(t *testing.T) {
 	}
 	// The client reads no more. Another request must get through once the
 	// stalled stream's writes time out.
-	waitFor(t, "a free slot", func() bool {
-		resp := h.post(t, "/api/v1/chat/completions", testKey, `{`)
-		return resp.StatusCode == http.StatusBadRequest
-	})
+	// Generous: under -race on a loaded machine, filling the buffers is slow.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp := h.post(t, "/api/v1/chat/completions", testKey, `{`); resp.StatusCode == http.StatusBadRequest {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled stream still holds the only slot after 30s")
+		}
+	}
 }
 
 func (l *netLogs) String() string {
