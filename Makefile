@@ -9,11 +9,12 @@ DEMO_KEY ?= demo-key
 DEMO_PORT ?= 8080
 EMULATOR_PORT ?= 4000
 
-# The gateway's module is the repository root; the benchmark harness and
-# the deploy-file tests are modules of their own (bench/, deploy/) so their
-# heavy dependencies stay out of the gateway's go.mod. Each replaces the
-# gateway's module with ../, so a fresh clone builds them all.
-MODULES := . bench deploy
+# The gateway's module is the repository root; the benchmark harness, the
+# deploy-file tests and the Anthropic SDK tests are modules of their own
+# (bench/, deploy/, app/anthropic/sdktest/) so their heavy dependencies stay
+# out of the gateway's go.mod. Each replaces the gateway's module with its
+# root, so a fresh clone builds them all.
+MODULES := . bench deploy app/anthropic/sdktest
 
 .PHONY: help build build-lambda demo docker test fmt-check vet test-go fuzz bench bench-smoke tools clean
 

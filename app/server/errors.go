@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/openbedrock/gateway/app/anthropic"
 	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/metrics"
 	"github.com/openbedrock/gateway/app/openai"
@@ -40,24 +41,28 @@ const statusClientClosed = 499
 // kinds is the one table from a kind to its status and, per wire API, its
 // error type. A new wire API adds a column here and an envelope function
 // (like openAIEnvelope), and sets it on its route group with useEnvelope.
+// Anthropic's API has statuses of its own for some kinds (500 for an
+// upstream failure, 529 overloaded_error for unavailable): its envelope
+// takes them from anthropic.StatusOf.
 var kinds = [...]struct {
-	status     int
-	openAIType string
+	status        int
+	openAIType    string
+	anthropicType string
 }{
-	kindInvalidRequest:   {http.StatusBadRequest, openai.TypeInvalidRequest},
-	kindUnauthenticated:  {http.StatusUnauthorized, openai.TypeInvalidRequest},
-	kindForbidden:        {http.StatusForbidden, openai.TypePermission},
-	kindNotFound:         {http.StatusNotFound, openai.TypeInvalidRequest},
-	kindMethodNotAllowed: {http.StatusMethodNotAllowed, openai.TypeInvalidRequest},
-	kindConflict:         {http.StatusConflict, openai.TypeInvalidRequest},
-	kindRequestTimeout:   {http.StatusRequestTimeout, openai.TypeInvalidRequest},
-	kindTooLarge:         {http.StatusRequestEntityTooLarge, openai.TypeInvalidRequest},
-	kindRateLimited:      {http.StatusTooManyRequests, openai.TypeRateLimit},
-	kindClientClosed:     {statusClientClosed, openai.TypeInvalidRequest},
-	kindInternal:         {http.StatusInternalServerError, openai.TypeServer},
-	kindUpstream:         {http.StatusBadGateway, openai.TypeServer},
-	kindUnavailable:      {http.StatusServiceUnavailable, openai.TypeUnavailable},
-	kindTimeout:          {http.StatusGatewayTimeout, openai.TypeServer},
+	kindInvalidRequest:   {http.StatusBadRequest, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest},
+	kindUnauthenticated:  {http.StatusUnauthorized, openai.TypeInvalidRequest, anthropic.ErrAuthentication},
+	kindForbidden:        {http.StatusForbidden, openai.TypePermission, anthropic.ErrPermission},
+	kindNotFound:         {http.StatusNotFound, openai.TypeInvalidRequest, anthropic.ErrNotFound},
+	kindMethodNotAllowed: {http.StatusMethodNotAllowed, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest},
+	kindConflict:         {http.StatusConflict, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest},
+	kindRequestTimeout:   {http.StatusRequestTimeout, openai.TypeInvalidRequest, anthropic.ErrTimeout},
+	kindTooLarge:         {http.StatusRequestEntityTooLarge, openai.TypeInvalidRequest, anthropic.ErrRequestTooLarge},
+	kindRateLimited:      {http.StatusTooManyRequests, openai.TypeRateLimit, anthropic.ErrRateLimit},
+	kindClientClosed:     {statusClientClosed, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest},
+	kindInternal:         {http.StatusInternalServerError, openai.TypeServer, anthropic.ErrAPI},
+	kindUpstream:         {http.StatusBadGateway, openai.TypeServer, anthropic.ErrAPI},
+	kindUnavailable:      {http.StatusServiceUnavailable, openai.TypeUnavailable, anthropic.ErrOverloaded},
+	kindTimeout:          {http.StatusGatewayTimeout, openai.TypeServer, anthropic.ErrTimeout},
 }
 
 // bedrockErrors tells a client what each kind of Bedrock failure means, in
@@ -105,6 +110,17 @@ func (e *apiError) Error() string { return e.Message }
 // status is the HTTP status of the error.
 func (e *apiError) status() int { return kinds[e.kind].status }
 
+// anthropicStatus is the HTTP status of the error on the Anthropic API:
+// the one Anthropic uses for its type, except where the status says more
+// (405, 409, 408, 499 keep their own).
+func (e *apiError) anthropicStatus() int {
+	switch e.kind {
+	case kindMethodNotAllowed, kindConflict, kindRequestTimeout, kindClientClosed:
+		return kinds[e.kind].status
+	}
+	return anthropic.StatusOf(kinds[e.kind].anthropicType)
+}
+
 // newError returns an error of kind k.
 func newError(k kind, code, message string) *apiError {
 	return &apiError{kind: k, Code: code, Message: message}
@@ -117,11 +133,13 @@ func invalidRequest(param, code, message string) *apiError {
 
 // Errors the handlers return.
 var (
-	errMissingKey   = newError(kindUnauthenticated, "missing_api_key", "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.")
-	errInvalidKey   = newError(kindUnauthenticated, "invalid_api_key", "Incorrect API key provided.")
-	errShuttingDown = newError(kindUnavailable, "server_shutting_down", "The gateway instance is shutting down and ended this stream; retry the request.")
-	errInternal     = newError(kindInternal, "internal_error", "The gateway had an internal error; see its logs.")
-	errClientGone   = newError(kindClientClosed, "", "Client closed the request.")
+	errMissingKey = newError(kindUnauthenticated, "missing_api_key", "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.")
+	errInvalidKey = newError(kindUnauthenticated, "invalid_api_key", "Incorrect API key provided.")
+	// errMissingKeyAnthropic is errMissingKey in the words of Anthropic's clients.
+	errMissingKeyAnthropic = newError(kindUnauthenticated, "missing_api_key", "x-api-key header is required (or 'Authorization: Bearer <key>').")
+	errShuttingDown        = newError(kindUnavailable, "server_shutting_down", "The gateway instance is shutting down and ended this stream; retry the request.")
+	errInternal            = newError(kindInternal, "internal_error", "The gateway had an internal error; see its logs.")
+	errClientGone          = newError(kindClientClosed, "", "Client closed the request.")
 )
 
 // toAPIError is the one mapping from any error to an apiError.
@@ -158,12 +176,23 @@ func (e *apiError) openAIError() openai.ErrorResponse {
 	return openai.NewError(kinds[e.kind].openAIType, e.Code, e.Param, e.Message)
 }
 
-// envelope renders an error as one wire API's error body.
-type envelope func(*apiError) any
+// envelope renders an error as one wire API's status and error body.
+type envelope func(c *gin.Context, e *apiError) (status int, body any)
 
 // openAIEnvelope is the envelope of the OpenAI routes, and of any request
 // no route claims.
-func openAIEnvelope(e *apiError) any { return e.openAIError() }
+func openAIEnvelope(_ *gin.Context, e *apiError) (int, any) { return e.status(), e.openAIError() }
+
+// anthropicEnvelope is the envelope of the Anthropic routes, and of any
+// request with the anthropic-version header Anthropic's clients always send.
+func anthropicEnvelope(c *gin.Context, e *apiError) (int, any) {
+	return e.anthropicStatus(), e.anthropicError(c.GetString(ctxRequestID))
+}
+
+// anthropicError builds the Anthropic error body.
+func (e *apiError) anthropicError(requestID string) anthropic.ErrorResponse {
+	return anthropic.NewError(kinds[e.kind].anthropicType, e.Message, requestID)
+}
 
 // ctxEnvelope is the gin context key of the request's envelope.
 const ctxEnvelope = "envelope"
@@ -177,8 +206,12 @@ func useEnvelope(env envelope) gin.HandlerFunc {
 	}
 }
 
-// envelopeOf is the envelope errors of this request are rendered in.
+// envelopeOf is the envelope errors of this request are rendered in: an
+// Anthropic client's (anthropic-version) is Anthropic's on any route.
 func envelopeOf(c *gin.Context) envelope {
+	if c.GetHeader("anthropic-version") != "" {
+		return anthropicEnvelope
+	}
 	if v, ok := c.Get(ctxEnvelope); ok {
 		return v.(envelope)
 	}
@@ -215,8 +248,9 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		c.Header("Retry-After", strconv.Itoa(ae.RetryAfter))
 	}
 	c.Header("Content-Type", "application/json")
-	c.Status(ae.status())
-	b, _ := json.Marshal(envelopeOf(c)(ae))
+	status, body := envelopeOf(c)(c, ae)
+	c.Status(status)
+	b, _ := json.Marshal(body)
 	_, _ = c.Writer.Write(b)
 	c.Abort()
 }

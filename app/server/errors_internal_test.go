@@ -15,8 +15,8 @@ import (
 func TestEnvelopePerRouteGroup(t *testing.T) {
 	s := &Server{opts: Options{Auth: denyAll{}}, log: slog.New(slog.DiscardHandler)}
 	e := gin.New()
-	other := func(ae *apiError) any {
-		return map[string]string{"code": ae.Code, "status": http.StatusText(ae.status())}
+	other := func(_ *gin.Context, ae *apiError) (int, any) {
+		return ae.status(), map[string]string{"code": ae.Code, "status": http.StatusText(ae.status())}
 	}
 	e.Group("/other", useEnvelope(other), s.authenticate()).POST("/x", func(*gin.Context) {})
 	e.Group("/api", s.authenticate()).POST("/x", func(*gin.Context) {})

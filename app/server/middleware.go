@@ -41,6 +41,9 @@ func (s *Server) requestID() gin.HandlerFunc {
 		}
 		c.Set(ctxRequestID, id)
 		c.Header("X-Request-Id", id)
+		if anthropicAPI(c) {
+			c.Header("request-id", id) // where Anthropic's clients read it
+		}
 		c.Next()
 	}
 }
@@ -146,7 +149,29 @@ func (s *Server) limitBody() gin.HandlerFunc {
 	}
 }
 
-// authenticate checks the bearer key.
+// anthropicAPI reports whether a request speaks the Anthropic API: one of
+// its routes, or any request with the anthropic-version header Anthropic's
+// clients always send (GET /models answers them in Anthropic's format).
+func anthropicAPI(c *gin.Context) bool {
+	return c.GetHeader("anthropic-version") != "" || c.GetBool(ctxAnthropicRoute)
+}
+
+// ctxAnthropicRoute marks the requests of the Anthropic API's routes.
+const ctxAnthropicRoute = "anthropic_route"
+
+// anthropicRoute marks a request as the Anthropic API's: its errors use
+// Anthropic's envelope, and it carries the request-id header.
+func (s *Server) anthropicRoute() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(ctxEnvelope, envelope(anthropicEnvelope))
+		c.Set(ctxAnthropicRoute, true)
+		c.Header("request-id", c.GetString(ctxRequestID))
+		c.Next()
+	}
+}
+
+// authenticate checks the API key: a bearer token, or (as Anthropic's
+// clients send it) the x-api-key header.
 func (s *Server) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if s.opts.Auth == nil {
@@ -157,8 +182,15 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		scheme, token, ok := strings.Cut(h, " ")
 		token = strings.TrimSpace(token)
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			token = strings.TrimSpace(c.GetHeader("X-Api-Key"))
+		}
+		if token == "" {
 			c.Header("WWW-Authenticate", `Bearer realm="bedrock-gateway"`)
-			s.writeError(c, errMissingKey)
+			if anthropicAPI(c) {
+				s.writeError(c, errMissingKeyAnthropic)
+			} else {
+				s.writeError(c, errMissingKey)
+			}
 			return
 		}
 		name, ok := s.opts.Auth.Authenticate(c.Request.Context(), token)

@@ -137,7 +137,12 @@ func modelObject(m bedrock.Model) openai.Model {
 
 // handleListModels serves GET {prefix}/models: chat and embedding models,
 // as OpenAI lists both. Application profiles appear under their name.
+// Anthropic clients (anthropic-version) get Anthropic's format.
 func (s *Server) handleListModels(c *gin.Context) {
+	if anthropicAPI(c) {
+		s.listAnthropicModels(c)
+		return
+	}
 	models := s.opts.Catalogue.List()
 	out := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(models))}
 	seen := make(map[string]bool, len(models))
@@ -156,6 +161,10 @@ func (s *Server) handleListModels(c *gin.Context) {
 // URL-encoded or not, the '/' of an ARN. The answer carries the id as asked.
 func (s *Server) handleGetModel(c *gin.Context) {
 	id := strings.TrimPrefix(c.Param("id"), "/")
+	if anthropicAPI(c) {
+		s.getAnthropicModel(c, id)
+		return
+	}
 	m, ok := s.opts.Catalogue.Lookup(id)
 	if ok && s.opts.Catalogue.Status().Source == bedrock.SourceStatic {
 		ok = listed(s.opts.Catalogue.List(), id) // a static catalogue passes any id through; only listed ones exist here

@@ -22,6 +22,12 @@ func (s *Server) routes(e *gin.Engine) {
 	api.GET("/models", s.handleListModels)
 	api.GET("/models/*id", s.handleGetModel)
 
+	// The Anthropic Messages API: an Anthropic client's base URL is the
+	// prefix without its /v1 (http://host:8080/api for /api/v1).
+	anthropicAPI := e.Group(s.opts.RoutePrefix, s.anthropicRoute(), s.limitBody(), s.deadline(), s.authenticate(), s.readBody())
+	anthropicAPI.POST("/messages", s.limitConcurrency(), s.handleMessages)
+	anthropicAPI.POST("/messages/count_tokens", s.limitConcurrency(), s.handleCountTokens)
+
 	s.routeList = apiRoutes(e, s.opts.RoutePrefix)
 	e.NoRoute(s.handleNotFound)
 	e.NoMethod(s.handleMethodNotAllowed)

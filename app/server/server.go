@@ -78,6 +78,13 @@ type Options struct {
 	// a client that stops reading is dropped; default DefaultWriteTimeout.
 	ReadTimeout, WriteTimeout time.Duration
 
+	// Region is the Bedrock region; Anthropic model names resolve to its
+	// inference profiles (us., eu., apac., global. ...).
+	Region string
+	// PingInterval is how long an Anthropic stream may go without an event
+	// before a ping is sent; default 10s.
+	PingInterval time.Duration
+
 	// DefaultEmbeddingModel is used when an embeddings request names no model.
 	DefaultEmbeddingModel string
 	// Defaults, when set, returns the chat and embedding defaults in effect
@@ -131,6 +138,8 @@ type Server struct {
 	bedrock  *bedrock.Service
 	// routeList names the API's routes for unknown URLs (apiRoutes).
 	routeList string
+	// tokenizer estimates count_tokens for models Bedrock cannot count.
+	tokenizer *bedrock.Tokenizer
 }
 
 // New returns the gateway's HTTP handler.
@@ -162,11 +171,18 @@ func New(o Options) http.Handler {
 	if o.LogBodiesMaxBytes <= 0 {
 		o.LogBodiesMaxBytes = 4096
 	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 10 * time.Second
+	}
 	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
 	s.bedrock = bedrock.NewService(bedrock.ServiceOptions{Runtime: o.Bedrock, StreamRetries: o.StreamRetries,
 		StreamsEnd: o.StreamsEnd, Observe: s.observeCall})
 	if s.opts.Embedder == nil {
 		s.opts.Embedder = &bedrock.Embedder{Client: s.bedrock}
+	}
+	s.tokenizer = s.opts.Embedder.Tokenizer
+	if s.tokenizer == nil {
+		s.tokenizer = bedrock.NewTokenizer()
 	}
 	if o.MaxConcurrent > 0 {
 		s.slots = make(chan struct{}, o.MaxConcurrent)

@@ -106,6 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}),
 		},
 
+		Region:                cfg.Region,
 		DefaultEmbeddingModel: cfg.DefaultEmbeddingModel,
 		Defaults:              defaults,
 		HideLegacy:            cfg.HideLegacy,

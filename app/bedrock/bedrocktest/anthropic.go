@@ -440,9 +440,9 @@ func (e *Emulator) streamAnthropic(x *exchange, a *answer, msg anthropic.Respons
 			return
 		}
 	}
-	if !chunk(anthropic.MessageDeltaEvent{Type: anthropic.EventMessageDelta,
-		Delta: anthropic.MessageDelta{StopReason: msg.StopReason},
-		Usage: anthropic.DeltaUsage{OutputTokens: msg.Usage.OutputTokens}}) {
+	// Bedrock's message_delta carries the output tokens only.
+	if !chunk(obj{"type": anthropic.EventMessageDelta, "delta": anthropic.MessageDelta{StopReason: msg.StopReason},
+		"usage": obj{"output_tokens": msg.Usage.OutputTokens}}) {
 		return
 	}
 	if !chunk(messageStopWithMetrics{Type: anthropic.EventMessageStop, Metrics: invocationMetrics{

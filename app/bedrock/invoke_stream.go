@@ -1,0 +1,154 @@
+package bedrock
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+)
+
+// InvokeStream is an open InvokeModelWithResponseStream whose first chunk
+// has been read. Each chunk is the model's own stream event (for Claude, the
+// JSON of an Anthropic stream event). Range over Chunks, then check Err;
+// Close ends the Bedrock call.
+type InvokeStream struct {
+	svc    *Service
+	ctx    context.Context
+	stream *bedrockruntime.InvokeModelWithResponseStreamEventStream
+	first  []byte
+	err    error
+}
+
+// InvokeModelBody makes one InvokeModel call with a JSON body (a model's
+// native request, such as Claude's Anthropic body) and returns the JSON
+// answer.
+func (s *Service) InvokeModelBody(ctx context.Context, modelID string, body []byte) ([]byte, error) {
+	out, err := s.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: aws.String(modelID), Body: body,
+		ContentType: aws.String("application/json"), Accept: aws.String("application/json")})
+	if err != nil {
+		return nil, err
+	}
+	return out.Body, nil
+}
+
+// InvokeModelStream starts InvokeModelWithResponseStream with a JSON body
+// and reads its first chunk before the caller commits to anything, like
+// ConverseStream: an exception in the first frame is an ordinary error,
+// after up to StreamRetries reopenings when it is retryable.
+func (s *Service) InvokeModelStream(ctx context.Context, modelID string, body []byte) (*InvokeStream, error) {
+	in := &bedrockruntime.InvokeModelWithResponseStreamInput{ModelId: aws.String(modelID), Body: body,
+		ContentType: aws.String("application/json"), Accept: aws.String("application/json")}
+	for attempt := 0; ; attempt++ {
+		out, err := s.rt.InvokeModelWithResponseStream(ctx, in, s.observed, ownStreamDecoder)
+		if err != nil {
+			return nil, Classify(err)
+		}
+		stream := out.GetStream()
+		first, err := nextChunk(stream)
+		if err == nil && first != nil {
+			return &InvokeStream{svc: s, ctx: ctx, stream: stream, first: first}, nil
+		}
+		stream.Close()
+		s.invokeStreamException(ctx, err)
+		be := Classify(err)
+		if be == nil {
+			be = &Error{Kind: KindEmptyStream, Code: "EmptyStream", Err: errors.New("Bedrock closed the stream without an event")}
+		}
+		if attempt >= s.streamRetries || !be.Kind.Retryable() || ctx.Err() != nil {
+			return nil, be
+		}
+		select {
+		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+		case <-ctx.Done():
+			return nil, Classify(ctx.Err())
+		}
+	}
+}
+
+// nextChunk reads the next chunk; nil with a nil error is the stream's end.
+func nextChunk(stream *bedrockruntime.InvokeModelWithResponseStreamEventStream) ([]byte, error) {
+	for ev := range stream.Events() {
+		if c, ok := ev.(*types.ResponseStreamMemberChunk); ok {
+			return c.Value.Bytes, nil
+		}
+	}
+	return nil, stream.Err()
+}
+
+// invokeStreamException reports an exception Bedrock sent inside an open stream.
+func (s *Service) invokeStreamException(ctx context.Context, err error) {
+	if err != nil && s.observe != nil {
+		s.observe(ctx, CallReport{Operation: "InvokeModelWithResponseStream", Err: err})
+	}
+}
+
+// Chunks yields the first chunk, then each chunk as Bedrock sends it, until
+// the stream ends, fails or the gateway shuts down (see Err).
+func (s *InvokeStream) Chunks() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		if s.first != nil {
+			c := s.first
+			s.first = nil
+			if !yield(c) {
+				return
+			}
+		}
+		events := s.stream.Events()
+		for {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					if err := s.stream.Err(); err != nil {
+						s.svc.invokeStreamException(s.ctx, err)
+						s.err = Classify(err)
+					}
+					return
+				}
+				c, isChunk := ev.(*types.ResponseStreamMemberChunk)
+				if !isChunk {
+					continue
+				}
+				if !yield(c.Value.Bytes) {
+					return
+				}
+			case <-s.svc.streamsEnd:
+				s.err = ErrStreamsEnded
+				return
+			}
+		}
+	}
+}
+
+// Err is why Chunks stopped early: a classified *Error, ErrStreamsEnded, or
+// nil when the stream ended well.
+func (s *InvokeStream) Err() error { return s.err }
+
+// Close ends the stream and the Bedrock call.
+func (s *InvokeStream) Close() error { return s.stream.Close() }
+
+// CountTokens counts the input tokens of an InvokeModel body, for the
+// models that support it; for the others Bedrock answers a
+// ValidationException (CountTokensUnsupported).
+func (s *Service) CountTokens(ctx context.Context, modelID string, body []byte) (int, error) {
+	out, err := s.rt.CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: aws.String(modelID),
+		Input: &types.CountTokensInputMemberInvokeModel{Value: types.InvokeModelTokensRequest{Body: body}}}, s.observed)
+	if err != nil {
+		return 0, Classify(err)
+	}
+	if out.InputTokens == nil {
+		return 0, nil
+	}
+	return int(*out.InputTokens), nil
+}
+
+// CountTokensUnsupported reports whether err is Bedrock refusing to count
+// tokens for the model (rather than refusing the request).
+func CountTokensUnsupported(err error) bool {
+	be := Classify(err)
+	return be != nil && be.Kind == KindInvalid && strings.Contains(be.Message(), "counting tokens")
+}
