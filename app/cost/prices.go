@@ -193,7 +193,7 @@ func parsePrices(b []byte, complete bool) (*Prices, error) {
 // cmd/costreport needs.
 var infraItems = []string{
 	"alb_hour", "alb_lcu_hour", "public_ipv4_hour", "nat_gateway_hour", "nat_gateway_gb",
-	"route53_hosted_zone_month", "route53_million_queries", "kms_key_month", "kms_10k_requests",
+	"route53_hosted_zone_month", "route53_million_queries", "kms_key_month", "kms_10k_requests", "kms_aws_managed_key_month",
 	"secretsmanager_secret_month", "secretsmanager_10k_calls", "ssm_standard_parameter_month", "ssm_10k_api_calls",
 	"lambda_million_requests", "lambda_gb_second_arm64", "lambda_gb_second_x86_64",
 	"cloudwatch_logs_ingest_gb", "cloudwatch_logs_storage_gb", "cloudwatch_metric_month", "data_transfer_out_gb",

@@ -33,6 +33,7 @@ func (r *Report) Markdown(w io.Writer) error {
 	section(&b, "Bedrock tokens (the same on both)", r.Bedrock)
 	section(&b, titles[V1], r.V1)
 	section(&b, titles[V2], r.V2)
+	r.keyStorageMarkdown(&b)
 	if len(r.Recycling) > 0 {
 		fmt.Fprintf(&b, "## Lambda recycling risk\n\nAn hourly chance of %s that a request lands on an environment being recycled compounds to:\n\n",
 			pct(p.Recycling.HourlyProbability))
@@ -43,6 +44,25 @@ func (r *Report) Markdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// keyStorageMarkdown writes the comparison of the ways to keep the key.
+func (r *Report) keyStorageMarkdown(b *strings.Builder) {
+	v1, v2 := r.KeyStorage[V1], r.KeyStorage[V2]
+	if len(v1.Options) == 0 {
+		return
+	}
+	b.WriteString("## Keeping the key\n\n")
+	fmt.Fprintf(b, "What each way to keep the API key costs a month in storage and AWS calls. %s: %s. %s: %s. "+
+		"KMS requests against AWS-managed keys are counted at the KMS request price, an upper bound; free tiers are not applied.\n\n",
+		titles[V1], v1.Note, titles[V2], v2.Note)
+	b.WriteString("| option | V1 API calls | V1 monthly (USD) | V2 API calls | V2 monthly (USD) | note |\n|---|---:|---:|---:|---:|---|\n")
+	for i, o := range v1.Options {
+		o2 := v2.Options[i]
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(o.Option), qty(o.Calls), usd(o.Total()),
+			qty(o2.Calls), usd(o2.Total()), mdEscape(o.Note))
+	}
+	b.WriteString("\n")
 }
 
 func section(b *strings.Builder, title string, lines []Line) {

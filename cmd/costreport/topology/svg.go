@@ -13,6 +13,8 @@ const (
 	barLeft    = 230
 	barMax     = 360 // longest bar
 	barHeight  = 26
+	// keyBarHeight is the height of a key storage option's bar per topology.
+	keyBarHeight = 13
 )
 
 // Bar colours: the topologies' own items, and Bedrock's tokens.
@@ -31,8 +33,12 @@ func (r *Report) SVG(w io.Writer) error {
 	maxInfra := max(infra[V1], infra[V2])
 	maxTotal := maxInfra + tokens
 
+	v1Keys, v2Keys := r.KeyStorage[V1].Options, r.KeyStorage[V2].Options
 	var b bytes.Buffer
 	height := 330
+	if len(v1Keys) > 0 {
+		height += 14 + len(v1Keys)*(2*keyBarHeight+14) // the panel, as drawn below
+	}
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="13">`+"\n",
 		chartWidth, height, chartWidth, height)
 	fmt.Fprintf(&b, "<title>%s</title>\n", esc("Monthly cost per topology: "+r.Profile.Name))
@@ -53,6 +59,25 @@ func (r *Report) SVG(w io.Writer) error {
 		bar(&b, y, titles[t], []segment{{infra[t], colour(t), "infrastructure"}, {tokens, colourTokens, "Bedrock tokens"}},
 			maxTotal, usd(infra[t]+tokens))
 		y += barHeight + 12
+	}
+	if len(v1Keys) > 0 {
+		y += 14
+		fmt.Fprintf(&b, `<text x="20" y="%d" font-weight="bold">Keeping the key (storage and API calls)</text>`+"\n", y)
+		y += 12
+		var maxKeys float64
+		for i := range v1Keys {
+			maxKeys = max(maxKeys, v1Keys[i].Total(), v2Keys[i].Total())
+		}
+		for i, o := range v1Keys {
+			fmt.Fprintf(&b, `<text x="20" y="%d" font-size="11">%s</text>`+"\n", y+keyBarHeight, esc(o.Short))
+			for j, k := range []KeyStorage{o, v2Keys[i]} {
+				t := []string{V1, V2}[j]
+				thinBar(&b, y+j*keyBarHeight, keyBarHeight-2, segment{k.Total(), colour(t), t + ", " + o.Option}, maxKeys,
+					fmt.Sprintf("%s (%s calls)", usd(k.Total()), qty(k.Calls)))
+			}
+			y += 2*keyBarHeight + 14
+		}
+		y -= 12
 	}
 	y += 16
 	legend(&b, 20, y, colourV1, "V1 items")
@@ -83,6 +108,17 @@ func bar(b *bytes.Buffer, y int, label string, segs []segment, scale float64, to
 		x += width
 	}
 	fmt.Fprintf(b, `<text x="%.1f" y="%d">%s</text>`+"\n", x+8, y+barHeight-8, esc(total))
+}
+
+// thinBar draws one unlabelled bar of the key storage panel with its value.
+func thinBar(b *bytes.Buffer, y, height int, s segment, scale float64, value string) {
+	width := 0.0
+	if scale > 0 {
+		width = s.usd / scale * barMax
+	}
+	fmt.Fprintf(b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s</title></rect>`+"\n",
+		barLeft, y, width, height, s.colour, esc(fmt.Sprintf("%s: %s USD", s.what, usd(s.usd))))
+	fmt.Fprintf(b, `<text x="%.1f" y="%d" font-size="11">%s</text>`+"\n", float64(barLeft)+width+8, y+height-2, esc(value))
 }
 
 func legend(b *bytes.Buffer, x, y int, colour, label string) {

@@ -42,6 +42,8 @@ type Report struct {
 	// of the totals, not counted as free.
 	Unknown   []string
 	Recycling []RecyclingRow
+	// KeyStorage compares the ways to keep the API key, by topology.
+	KeyStorage map[string]KeyStorageTable
 }
 
 // Total sums known lines.
@@ -76,6 +78,11 @@ func Estimate(p Profile, prices *cost.Prices) (*Report, error) {
 	r.V1 = v1Lines(p, prices, r.Hours)
 	r.V2 = v2Lines(p, prices, r.Hours)
 	r.Recycling = Recycling(p.Recycling.HourlyProbability, p.Recycling.WindowHours)
+	v1Reads, v2Reads := p.v1KeyReads(r.Hours), p.v2KeyReads(r.Hours)
+	r.KeyStorage = map[string]KeyStorageTable{
+		V1: {Reads: v1Reads, Note: keyStorageNote(V1, p, v1Reads), Options: keyStorage(prices, p.V1.Keys, v1Reads)},
+		V2: {Reads: v2Reads, Note: keyStorageNote(V2, p, v2Reads), Options: keyStorage(prices, p.V2.Keys, v2Reads)},
+	}
 	return r, nil
 }
 
@@ -146,6 +153,17 @@ func keyReads(k KeyReads, instances, hours, extra float64) float64 {
 	return n + extra
 }
 
+// v1KeyReads is the key reads of a month of V1: the warm environments'
+// refreshes and the cold starts.
+func (p Profile) v1KeyReads(hours float64) float64 {
+	return keyReads(p.V1.Keys, p.V1.WarmEnvironments, hours, p.V1.ColdStartsPerDay*p.DaysPerMonth)
+}
+
+// v2KeyReads is the key reads of a month of V2: each replica's refreshes.
+func (p Profile) v2KeyReads(hours float64) float64 {
+	return keyReads(p.V2.Keys, p.V2.Replicas, hours, 0)
+}
+
 // keyLines prices the secret, the CMK and the parameter and their calls.
 func keyLines(prices *cost.Prices, kms, secrets, params float64, k KeyReads, reads float64) []Line {
 	return []Line{
@@ -178,7 +196,7 @@ func v1Lines(p Profile, prices *cost.Prices, hours float64) []Line {
 	if v.CustomMetrics != nil {
 		metrics = *v.CustomMetrics
 	}
-	reads := keyReads(v.Keys, v.WarmEnvironments, hours, v.ColdStartsPerDay*p.DaysPerMonth)
+	reads := p.v1KeyReads(hours)
 
 	lines := []Line{
 		line(prices, "Load balancer", "ALB hours", v.ALBs*hours, "alb_hour"),
@@ -212,7 +230,7 @@ func v1Lines(p Profile, prices *cost.Prices, hours float64) []Line {
 
 func v2Lines(p Profile, prices *cost.Prices, hours float64) []Line {
 	v := p.V2
-	reads := keyReads(v.Keys, v.Replicas, hours, 0)
+	reads := p.v2KeyReads(hours)
 	lines := keyLines(prices, v.KMSKeys, v.Secrets, v.SSMParameters, v.Keys, reads)
 	lines = append(lines, Line{Group: "Keys", Item: "IAM user for the container", Quantity: 1, Unit: "user", Note: "IAM is free"})
 	hw := Line{Group: "On premises", Item: "Hardware", Quantity: 1, Unit: "month"}

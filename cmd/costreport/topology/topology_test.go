@@ -316,21 +316,85 @@ func TestSVGIsXML(t *testing.T) {
 	if doc.XMLName.Local != "svg" || doc.XMLName.Space != "http://www.w3.org/2000/svg" {
 		t.Errorf("root %v, want svg in the SVG namespace", doc.XMLName)
 	}
-	// Background, 2 infrastructure bars, 2 × 2 stacked segments, 3 legend keys.
-	if len(doc.Rects) != 1+2+4+3 {
-		t.Errorf("%d rects, want 10", len(doc.Rects))
+	// Background, 2 infrastructure bars, 2 × 2 stacked segments, 4 key
+	// storage options × 2 topologies, 3 legend keys.
+	if len(doc.Rects) != 1+2+4+8+3 {
+		t.Errorf("%d rects, want 18", len(doc.Rects))
+	}
+	// The key storage panel's longest bar is the dearest option: V2's CMK.
+	if w := doc.Rects[1+2+4+1].Width; w != "360.0" {
+		t.Errorf("V2 customer-managed key bar %s wide, want 360.0 (the dearest option)", w)
+	}
+	if w := doc.Rects[1+2+4+7].Width; w != "0.0" {
+		t.Errorf("V2 environment variable bar %s wide, want 0.0", w)
 	}
 	// The longest bar of each panel is barMax wide: V1's infrastructure, and V1's total.
 	if doc.Rects[1].Width != "360.0" {
 		t.Errorf("V1 infrastructure bar %s wide, want 360.0 (the larger)", doc.Rects[1].Width)
 	}
 	joined := strings.Join(doc.Texts, "|")
-	for _, want := range []string{"571.25", "552.02", "52.85", "33.62"} {
+	for _, want := range []string{"571.25", "552.02", "52.85", "33.62", "1.41 (3900 calls)", "1.42 (7200 calls)", "SSM SecureString"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the chart's labels lack %s: %s", want, joined)
 		}
 	}
 	if math.IsNaN(Total(handReport(t).V1)) {
 		t.Error("total is NaN")
+	}
+}
+
+// TestKeyStorageHandComputed checks the key storage comparison against
+// the hand-computed example (testdata/hand.yaml, prices-round.json):
+//
+//	V1 reads: 720 h × 60/60 + 2 cold starts × 30 = 780; V2: 2 replicas × 720 = 1440
+//	calls per read: CMK and AWS-managed 1 SSM + 2 secret + 2 KMS = 5;
+//	SecureString 1 SSM + 1 KMS = 2; environment variable 0
+//	V1 CMK: 1.00 + 780×2/1e4 × 0.03 + 0.40 + 780×2/1e4 × 0.05 + 0 = 1.41248
+//	V1 AWS-managed: the same without the key's 1.00 = 0.41248
+//	V1 SecureString: 780/1e4 × 0.03 = 0.00234 (SSM standard is free)
+//	V2 CMK: 1.00 + 0.00864 + 0.40 + 0.0144 = 1.42304; SecureString 1440/1e4 × 0.03 = 0.00432
+func TestKeyStorageHandComputed(t *testing.T) {
+	r := handReport(t)
+	tests := []struct {
+		topology, option string
+		reads, calls     float64
+		usd              float64
+	}{
+		{V1, KeyStorageCMK, 780, 3900, 1.41248},
+		{V1, KeyStorageAWSManaged, 780, 3900, 0.41248},
+		{V1, KeyStorageSecureSSM, 780, 1560, 0.00234},
+		{V1, KeyStorageEnv, 780, 0, 0},
+		{V2, KeyStorageCMK, 1440, 7200, 1.42304},
+		{V2, KeyStorageAWSManaged, 1440, 7200, 0.42304},
+		{V2, KeyStorageSecureSSM, 1440, 2880, 0.00432},
+		{V2, KeyStorageEnv, 1440, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.topology+"/"+tt.option, func(t *testing.T) {
+			table := r.KeyStorage[tt.topology]
+			if !near(table.Reads, tt.reads) {
+				t.Errorf("reads %v, want %v", table.Reads, tt.reads)
+			}
+			for _, o := range table.Options {
+				if o.Option != tt.option {
+					continue
+				}
+				if !near(o.Calls, tt.calls) || !near(o.Total(), tt.usd) {
+					t.Errorf("got %v calls, %v USD; want %v calls, %v USD", o.Calls, o.Total(), tt.calls, tt.usd)
+				}
+				return
+			}
+			t.Errorf("no option %q", tt.option)
+		})
+	}
+	// Today's design is the topology's own Keys lines.
+	var keys []Line
+	for _, l := range r.V1 {
+		if l.Group == "Keys" {
+			keys = append(keys, l)
+		}
+	}
+	if got := r.KeyStorage[V1].Options[0].Total(); !near(got, Total(keys)) {
+		t.Errorf("V1 customer-managed key option %v USD, want the V1 bill's Keys lines %v", got, Total(keys))
 	}
 }
