@@ -138,6 +138,7 @@ func TestGatewayRefreshesMetadataCredentials(t *testing.T) {
 	const key = "sk-imds-test-0123456789"
 	gw := testbin.Start(t, testbin.Path(t, testbin.Gateway), nil, addr,
 		"HOST="+host, "PORT="+port, "API_KEY="+key, "LOG_FORMAT=json",
+		"METRICS_ADDR=off", // 127.0.0.1:9090 may be taken by a gateway another package runs
 		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+emu.URL, "AWS_ENDPOINT_URL_BEDROCK="+emu.URL,
 		// No static credentials: the SDK's chain ends at the metadata endpoint.
 		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=",
