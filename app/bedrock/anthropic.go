@@ -58,8 +58,10 @@ func AnthropicToChat(req *anthropic.MessagesRequest) (*openai.ChatCompletionRequ
 			msgs, err = userToChat(m.Content, i)
 		case "assistant":
 			msgs, err = assistantToChat(m.Content, i)
+		case "system": // mid-conversation system messages (Claude Code sends them): system text
+			msgs = []openai.Message{{Role: "system", Content: openai.Content{Text: anthropic.TextOf(m.Content)}}}
 		default:
-			return nil, badRequest(fmt.Sprintf("messages.%d.role", i), "messages.%d.role: Input should be 'user' or 'assistant'", i)
+			return nil, badRequest(fmt.Sprintf("messages.%d.role", i), "messages.%d.role: Input should be 'user', 'assistant' or 'system'", i)
 		}
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -73,6 +74,13 @@ func AnthropicInvokeBody(raw []byte, betas []string) ([]byte, error) {
 	}
 	delete(members, "model")
 	delete(members, "stream")
+	if msgs, ok := members["messages"]; ok && !slices.Contains(betas, midConversationSystem) {
+		folded, err := foldSystemMessages(msgs)
+		if err != nil {
+			return nil, err
+		}
+		members["messages"] = folded
+	}
 	members["anthropic_version"] = json.RawMessage(`"` + AnthropicBedrockVersion + `"`)
 	delete(members, "anthropic_beta")
 	if len(betas) > 0 {
@@ -87,4 +95,58 @@ func AnthropicInvokeBody(raw []byte, betas []string) ([]byte, error) {
 		return nil, fmt.Errorf("encode invoke body: %w", err)
 	}
 	return body, nil
+}
+
+// midConversationSystem is the beta that lets "system" messages stand in
+// the conversation (Claude Code sends them with it); Bedrock does not take it.
+const midConversationSystem = "mid-conversation-system-2026-04-07"
+
+// foldSystemMessages rewrites the "system" messages of a conversation,
+// which Bedrock refuses, as text of the user turn they stand next to:
+// appended to the user message before them, or opening the next one.
+// Messages without a system message pass byte for byte.
+func foldSystemMessages(raw json.RawMessage) (json.RawMessage, error) {
+	var msgs []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &msgs); err != nil {
+		return raw, nil // not a list of objects: Bedrock words the error
+	}
+	role := func(m map[string]json.RawMessage) string {
+		var r string
+		_ = json.Unmarshal(m["role"], &r)
+		return r
+	}
+	if !slices.ContainsFunc(msgs, func(m map[string]json.RawMessage) bool { return role(m) == "system" }) {
+		return raw, nil
+	}
+	blocks := func(m map[string]json.RawMessage) []json.RawMessage {
+		c := bytes.TrimSpace(m["content"])
+		if len(c) > 0 && c[0] == '"' {
+			b, _ := json.Marshal(map[string]json.RawMessage{"type": json.RawMessage(`"text"`), "text": c})
+			return []json.RawMessage{b}
+		}
+		var out []json.RawMessage
+		_ = json.Unmarshal(c, &out)
+		return out
+	}
+	var out []map[string]json.RawMessage
+	for _, m := range msgs {
+		if role(m) == "system" {
+			m = map[string]json.RawMessage{"role": json.RawMessage(`"user"`), "content": m["content"]}
+		}
+		if n := len(out); n > 0 && role(out[n-1]) == "user" && role(m) == "user" {
+			merged, err := json.Marshal(append(blocks(out[n-1]), blocks(m)...))
+			if err != nil {
+				return nil, fmt.Errorf("merge a system message: %w", err)
+			}
+			out[n-1] = maps.Clone(out[n-1])
+			out[n-1]["content"] = merged
+			continue
+		}
+		out = append(out, m)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode messages: %w", err)
+	}
+	return b, nil
 }

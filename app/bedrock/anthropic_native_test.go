@@ -1,6 +1,7 @@
 package bedrock
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 )
@@ -40,5 +41,22 @@ func TestAnthropicInvokeBody(t *testing.T) {
 		if _, err := AnthropicInvokeBody([]byte(bad), nil); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+}
+
+func TestAnthropicInvokeBodyFoldsSystemMessages(t *testing.T) {
+	raw := `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"},{"role":"system","content":"agents: x"},{"role":"assistant","content":"ok"},{"role":"system","content":[{"type":"text","text":"s2"}]},{"role":"user","content":[{"type":"text","text":"go"}]}]}`
+	got, err := AnthropicInvokeBody([]byte(raw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"content":[{"text":"hi","type":"text"},{"text":"agents: x","type":"text"}],"role":"user"},{"content":"ok","role":"assistant"},{"content":[{"type":"text","text":"s2"},{"type":"text","text":"go"}],"role":"user"}]}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	// With the beta kept (were Bedrock to accept it), they stay.
+	got, _ = AnthropicInvokeBody([]byte(raw), []string{"mid-conversation-system-2026-04-07"})
+	if !bytes.Contains(got, []byte(`"role":"system"`)) {
+		t.Errorf("got %s, want the system messages kept", got)
 	}
 }

@@ -37,6 +37,8 @@ func TestAnthropicToConverse(t *testing.T) {
 	}{
 		{"system, string content", `{"max_tokens":10,"system":"Be brief.","messages":[{"role":"user","content":"hi"}]}`,
 			`system:"Be brief." | user: text(hi)`},
+		{"mid-conversation system message", `{"max_tokens":10,"messages":[{"role":"user","content":"hi"},{"role":"system","content":"agents"}]}`,
+			`system:"agents" | user: text(hi)`},
 		{"cache_control on system and text", `{"max_tokens":10,"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],
 			"messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral","ttl":"1h"}}]}]}`,
 			`system:"s" system:cache | user: text(a) cache`},
@@ -65,7 +67,7 @@ func TestAnthropicToConverseRefuses(t *testing.T) {
 		name, body, param string
 	}{
 		{"no max_tokens", `{"messages":[{"role":"user","content":"hi"}]}`, "max_tokens"},
-		{"bad role", `{"max_tokens":1,"messages":[{"role":"system","content":"hi"}]}`, "messages.0.role"},
+		{"bad role", `{"max_tokens":1,"messages":[{"role":"tool","content":"hi"}]}`, "messages.0.role"},
 		{"server tool", `{"max_tokens":1,"tools":[{"type":"bash_20250124","name":"bash"}],"messages":[{"role":"user","content":"hi"}]}`, "tools.0.type"},
 		{"unknown block", `{"max_tokens":1,"messages":[{"role":"user","content":[{"type":"server_tool_use","id":"x","name":"web_search","input":{}}]}]}`, "messages.0.content.0.type"},
 		{"bad tool_choice", `{"max_tokens":1,"tool_choice":{"type":"maybe"},"messages":[{"role":"user","content":"hi"}]}`, "tool_choice.type"},
