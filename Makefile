@@ -81,17 +81,19 @@ bench-smoke: ## A seconds-long run of the benchmark harness; make test runs it t
 # tools as prerequisites: `tools: tools-x`.
 tools: tools-moto tools-rie ## Install missing test tools (moto_server for the API-key store tests, the Lambda RIE).
 
-# FUZZ_TARGETS: package:FuzzFunc[:build tags], one per parser of untrusted
-# input. Their seed corpora (testdata/fuzz and f.Add) run in every go test.
-FUZZ_TARGETS := ./app/openai:FuzzChatRequest ./app/openai:FuzzEmbeddingRequest ./app/bedrock:FuzzTranslate \
-	./app/server:FuzzClientIP ./app/auth:FuzzParseSecret ./cmd/gateway:FuzzALBRequest:lambda
+# FUZZ_TARGETS: module:package:FuzzFunc[:build tags], one per parser of
+# untrusted input. Their seed corpora (testdata/fuzz and f.Add) run in every
+# go test, so make test runs them.
+FUZZ_TARGETS := .:./app/openai:FuzzChatRequest .:./app/openai:FuzzEmbeddingRequest .:./app/bedrock:FuzzTranslate \
+	.:./app/server:FuzzClientIP .:./app/auth:FuzzParseSecret .:./cmd/gateway:FuzzALBRequest:lambda \
+	bench:./cmd/loadgen:FuzzReadSSE bench:./cmd/loadgen:FuzzReadEventStream
 FUZZTIME ?= 30s
 
 fuzz: ## Fuzz each parser of untrusted input for FUZZTIME (default 30s; make test runs the seeds).
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		IFS=: read -r pkg name tags <<< "$$t"; \
-		echo "== $$name ($$pkg)"; \
-		$(GO) test -tags "$$tags" -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+		IFS=: read -r mod pkg name tags <<< "$$t"; \
+		echo "== $$name ($$mod $$pkg)"; \
+		(cd "$$mod" && $(GO) test -tags "$$tags" -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"); \
 	done
 
 .PHONY: tools-moto tools-rie lint-template build-GatewayFunction build-GatewayStreamFunction build-CanaryFunction
