@@ -48,6 +48,17 @@ func Usage(u *types.TokenUsage) *openai.Usage {
 	}
 }
 
+// AddReasoningTokens sets completion_tokens_details.reasoning_tokens.
+// Bedrock reports no reasoning count, so it is estimated from the reasoning
+// text the answer carried (about four characters a token), at most the
+// completion tokens.
+func AddReasoningTokens(u *openai.Usage, reasoningChars int) {
+	if u == nil || reasoningChars == 0 {
+		return
+	}
+	u.CompletionTokensDetails = &openai.CompletionTokensDetails{ReasoningTokens: min((reasoningChars+3)/4, u.CompletionTokens)}
+}
+
 // AddUsage adds b to a (for n > 1 choices).
 func AddUsage(a, b *openai.Usage) *openai.Usage {
 	if a == nil {
@@ -60,6 +71,14 @@ func AddUsage(a, b *openai.Usage) *openai.Usage {
 		PromptTokens:     a.PromptTokens + b.PromptTokens,
 		CompletionTokens: a.CompletionTokens + b.CompletionTokens,
 		TotalTokens:      a.TotalTokens + b.TotalTokens,
+	}
+	if a.CompletionTokensDetails != nil || b.CompletionTokensDetails != nil {
+		s.CompletionTokensDetails = &openai.CompletionTokensDetails{}
+		for _, d := range []*openai.CompletionTokensDetails{a.CompletionTokensDetails, b.CompletionTokensDetails} {
+			if d != nil {
+				s.CompletionTokensDetails.ReasoningTokens += d.ReasoningTokens
+			}
+		}
 	}
 	if a.PromptTokensDetails != nil && b.PromptTokensDetails != nil {
 		s.PromptTokensDetails = &openai.PromptTokensDetails{

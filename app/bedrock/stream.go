@@ -21,6 +21,7 @@ type Stream struct {
 	jsonBlk  int32
 	nTools   int
 	reason   strings.Builder
+	nReason  int // reasoning characters streamed, for the usage estimate
 	jsonBuf  strings.Builder
 	finish   string
 	usage    *openai.Usage
@@ -101,6 +102,7 @@ func (s *Stream) Event(ev types.ConverseStreamOutput) *openai.ChatCompletionChun
 			switch r := dv.Value.(type) {
 			case *types.ReasoningContentBlockDeltaMemberText:
 				s.reason.WriteString(r.Value)
+				s.nReason += len(r.Value)
 				d.ReasoningContent = &r.Value
 			case *types.ReasoningContentBlockDeltaMemberSignature:
 				d.ThinkingBlocks = []openai.ThinkingBlock{{Type: "thinking", Thinking: s.reason.String(), Signature: r.Value}}
@@ -128,6 +130,7 @@ func (s *Stream) Event(ev types.ConverseStreamOutput) *openai.ChatCompletionChun
 		finish = &s.finish
 	case *types.ConverseStreamOutputMemberMetadata:
 		s.usage, s.tier = Usage(v.Value.Usage), ServedTier(v.Value.ServiceTier)
+		AddReasoningTokens(s.usage, s.nReason)
 		return nil
 	default:
 		return nil

@@ -66,7 +66,9 @@ func (c *Call) StreamInput() *bedrockruntime.ConverseStreamInput {
 	}
 }
 
-var reasoningEfforts = map[string]int{"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+// reasoningEfforts are the thinking budgets of reasoning_effort on the Claude
+// models that take a budget (up to Opus 4.5).
+var reasoningEfforts = map[string]int{"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576, "xhigh": 32768}
 
 // Translate builds the Converse call for req against model m, step by
 // step: the choices, the inference parameters, reasoning, the tools and
@@ -94,13 +96,19 @@ func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRe
 	if err != nil {
 		return nil, err
 	}
-	thinking, err := t.reasoning(req, q, cfg, extra)
+	thinking, effort, err := t.reasoning(req, q, cfg, extra)
 	if err != nil {
 		return nil, err
 	}
 	tools, err := toolsFor(req, q, thinking)
 	if err != nil {
 		return nil, err
+	}
+	if effort != "" || tools.native != nil {
+		in.OutputConfig = &types.OutputConfig{TextFormat: tools.native}
+		if effort != "" {
+			in.OutputConfig.Effort = aws.String(effort)
+		}
 	}
 	call.JSONTool, call.JSONWrapped = tools.jsonTool, tools.jsonWrapped
 
@@ -202,6 +210,9 @@ type toolPlan struct {
 	keep        bool
 	jsonTool    string
 	jsonWrapped bool
+	// native is the response format as Converse's native structured
+	// output, when the model has it; there is no forced tool then.
+	native *types.OutputFormat
 }
 
 // toolsFor maps tools, tool_choice and response_format. With thinking on,
@@ -211,7 +222,19 @@ func toolsFor(req *openai.ChatCompletionRequest, q quirks, thinking bool) (toolP
 	if err != nil {
 		return toolPlan{}, err
 	}
+	if !q.structured { // strict is enforced natively only; elsewhere the schema still guides
+		for i := range specs {
+			specs[i].Strict = nil
+		}
+	}
+	native, err := nativeFormat(req.ResponseFormat, q)
+	if err != nil {
+		return toolPlan{}, err
+	}
 	p := toolPlan{specs: specs, keep: len(specs) > 0 && (req.ToolChoice == nil || req.ToolChoice.Mode != "none")}
+	if native != nil {
+		p.native = native.TextFormat
+	}
 	if p.keep && req.ToolChoice != nil {
 		switch req.ToolChoice.Mode {
 		case "required":
@@ -223,7 +246,7 @@ func toolsFor(req *openai.ChatCompletionRequest, q quirks, thinking bool) (toolP
 			p.choice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(req.ToolChoice.Function)}}
 		}
 	}
-	if rf := req.ResponseFormat; rf != nil {
+	if rf := req.ResponseFormat; rf != nil && native == nil {
 		spec, wrapped, err := responseFormatTool(rf)
 		if err != nil {
 			return toolPlan{}, err
@@ -266,58 +289,73 @@ func (p toolPlan) config(tools []openai.Tool, q quirks) *types.ToolConfiguration
 
 // reasoning maps reasoning_effort and an explicit thinking object onto the
 // model's own reasoning switch. It reports whether Claude thinking is on.
-func (t *Translator) reasoning(req *openai.ChatCompletionRequest, q quirks, cfg *types.InferenceConfiguration, extra map[string]any) (bool, error) {
-	effort := req.ReasoningEffort
-	if effort != "" && effort != "none" {
-		if _, ok := reasoningEfforts[effort]; !ok {
-			return false, badRequest("reasoning_effort", "reasoning_effort must be one of none, minimal, low, medium, high")
+func (t *Translator) reasoning(req *openai.ChatCompletionRequest, q quirks, cfg *types.InferenceConfiguration, extra map[string]any) (thinking bool, effort string, err error) {
+	level := req.ReasoningEffort
+	if level != "" && level != "none" {
+		if _, ok := reasoningEfforts[level]; !ok {
+			return false, "", badRequest("reasoning_effort", "reasoning_effort must be one of none, minimal, low, medium, high, xhigh")
 		}
 	}
 	if len(req.Thinking) > 0 {
 		var v any
 		if err := json.Unmarshal(req.Thinking, &v); err != nil {
-			return false, badRequest("thinking", "thinking must be a JSON object")
+			return false, "", badRequest("thinking", "thinking must be a JSON object")
 		}
 		extra["thinking"] = v
 	}
 	if v, ok := extra["thinking"]; ok && v == nil {
 		delete(extra, "thinking") // "thinking": null means no thinking object
 	}
-	if _, explicit := extra["thinking"]; !explicit && effort != "" && effort != "none" {
-		switch q.reasoning {
-		case reasoningAnthropic:
-			budget := reasoningEfforts[effort]
+	_, explicit := extra["thinking"]
+	if level != "" && level != "none" {
+		switch {
+		case q.reasoning == reasoningAnthropic && q.adaptive:
+			// Claude 4.6 and later: adaptive thinking, its depth set by the
+			// effort; an explicit thinking object wins, but an adaptive one
+			// still takes the effort.
+			if !explicit {
+				extra["thinking"] = map[string]any{"type": "adaptive"}
+			}
+			if th, _ := extra["thinking"].(map[string]any); q.effort && th["type"] == "adaptive" {
+				effort = claudeEffort(level)
+			}
+		case explicit:
+		case q.reasoning == reasoningAnthropic:
+			budget := reasoningEfforts[level]
 			if cfg.MaxTokens != nil {
 				mt := int(*cfg.MaxTokens)
 				if mt <= 1024 {
-					return false, badRequest("max_tokens", "reasoning needs max_tokens above 1024 for this model, got %d", mt)
+					return false, "", badRequest("max_tokens", "reasoning needs max_tokens above 1024 for this model, got %d", mt)
 				}
 				budget = max(1024, min(budget, mt/2))
 			}
 			extra["thinking"] = map[string]any{"type": "enabled", "budget_tokens": budget}
-		case reasoningDeepSeek:
-			extra["reasoning_config"] = effortLevel(effort)
-		case reasoningNova:
-			extra["reasoningConfig"] = map[string]any{"type": "enabled", "maxReasoningEffort": effortLevel(effort)}
-		case reasoningOpenAI:
-			extra["reasoning_effort"] = effortLevel(effort)
+		case q.reasoning == reasoningDeepSeek:
+			extra["reasoning_config"] = effortLevel(level)
+		case q.reasoning == reasoningNova:
+			extra["reasoningConfig"] = map[string]any{"type": "enabled", "maxReasoningEffort": effortLevel(level)}
+		case q.reasoning == reasoningOpenAI:
+			extra["reasoning_effort"] = effortLevel(level)
 		}
 	}
 	th, ok := extra["thinking"].(map[string]any)
-	if !ok || th["type"] != "enabled" {
-		return false, nil
+	if !ok || th["type"] != "enabled" && th["type"] != "adaptive" {
+		return false, "", nil
 	}
 	// Claude thinking: temperature must be 1 (default) and top_p unset, and
 	// max tokens must exceed the budget.
 	cfg.Temperature, cfg.TopP = nil, nil
+	if th["type"] == "adaptive" {
+		return true, effort, nil
+	}
 	budget, err := thinkingBudget(th["budget_tokens"])
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	if cfg.MaxTokens == nil {
 		cfg.MaxTokens = aws.Int32(int32(budget) + 4096)
 	}
-	return true, nil
+	return true, effort, nil
 }
 
 // maxThinkingBudget bounds thinking.budget_tokens so that budget + 4096
@@ -340,9 +378,23 @@ func thinkingBudget(v any) (int, error) {
 	return 0, badRequest("thinking.budget_tokens", "thinking.budget_tokens must be a whole number from 1 to %d", maxThinkingBudget)
 }
 
-func effortLevel(e string) string {
-	if e == "minimal" {
+// claudeEffort maps reasoning_effort onto Claude's effort levels (low,
+// medium, high, xhigh, max).
+func claudeEffort(level string) string {
+	if level == "minimal" {
 		return "low"
+	}
+	return level
+}
+
+// effortLevel maps reasoning_effort onto the low/medium/high scale of
+// Nova 2, gpt-oss and DeepSeek.
+func effortLevel(e string) string {
+	switch e {
+	case "minimal":
+		return "low"
+	case "xhigh":
+		return "high"
 	}
 	return e
 }
@@ -419,6 +471,9 @@ func toolSpecs(tools []openai.Tool) ([]types.ToolSpecification, error) {
 			return nil, badRequest(fmt.Sprintf("tools[%d].function.parameters", i), "tools[%d].function.parameters: %v", i, err)
 		}
 		spec := types.ToolSpecification{Name: aws.String(tl.Function.Name), InputSchema: &types.ToolInputSchemaMemberJson{Value: document.NewLazyDocument(schema)}}
+		if tl.Function.Strict != nil && *tl.Function.Strict {
+			spec.Strict = aws.Bool(true)
+		}
 		if d := strings.TrimSpace(tl.Function.Description); d != "" {
 			spec.Description = aws.String(d)
 		}

@@ -79,6 +79,7 @@ func translate(t *testing.T, tr *Translator, model, body string) (*Call, error) 
 const (
 	claude   = "us.anthropic.claude-sonnet-4-5-20250929-v1:0" // budget thinking
 	claude45 = claude
+	opus41   = "us.anthropic.claude-opus-4-1-20250805-v1:0" // budget thinking, no structured output
 	llama    = "meta.llama3-1-8b-instruct-v1:0"
 )
 
@@ -254,7 +255,7 @@ func TestTranslateTools(t *testing.T) {
 		{"required", claude, `{` + weatherTool + `,` + msgs + `,"tool_choice":"required"}`, "any", "get_weather", ""},
 		{"named", claude, `{` + weatherTool + `,` + msgs + `,"tool_choice":{"type":"function","function":{"name":"get_weather"}}}`, "tool:get_weather", "get_weather", ""},
 		{"forced choice dropped for models without it", llama, `{` + weatherTool + `,` + msgs + `,"tool_choice":"required"}`, "", "get_weather", ""},
-		{"json_schema forces its tool", claude, `{` + msgs + `,"response_format":{"type":"json_schema","json_schema":{"name":"answer","schema":{"type":"object","properties":{"x":{"type":"integer"}}}}}}`, "tool:answer", "answer", "answer"},
+		{"json_schema forces its tool without native structured output", opus41, `{` + msgs + `,"response_format":{"type":"json_schema","json_schema":{"name":"answer","schema":{"type":"object","properties":{"x":{"type":"integer"}}}}}}`, "tool:answer", "answer", "answer"},
 		{"json_schema with user tools requires any tool", claude, `{` + weatherTool + `,` + msgs + `,"response_format":{"type":"json_object"}}`, "any", "get_weather,json_response", "json_response"},
 	}
 	for _, tt := range tests {
@@ -378,5 +379,90 @@ func TestFileParts(t *testing.T) {
 	}
 	if got, want := describe(t, call), `| user: text(read) document(pdf,q3 report 1)`; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestTranslateStructuredOutput(t *testing.T) {
+	tr := &Translator{Media: NewMediaFetcher(MediaOptions{})}
+	msgs := `"messages":[{"role":"user","content":"hi"}]`
+	schema := `{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"],"additionalProperties":false}`
+	call, err := translate(t, tr, claude, `{`+msgs+`,"response_format":{"type":"json_schema","json_schema":{"name":"answer","description":"d","strict":true,"schema":`+schema+`}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc := call.Input.OutputConfig
+	if oc == nil || oc.TextFormat == nil || oc.TextFormat.Type != types.OutputFormatTypeJsonSchema || call.Input.ToolConfig != nil || call.JSONTool != "" {
+		t.Fatalf("got outputConfig %+v, toolConfig %+v, JSON tool %q; want native structured output and no tool", oc, call.Input.ToolConfig, call.JSONTool)
+	}
+	js := oc.TextFormat.Structure.(*types.OutputFormatStructureMemberJsonSchema).Value
+	if aws.ToString(js.Name) != "answer" || aws.ToString(js.Description) != "d" || aws.ToString(js.Schema) != `{"additionalProperties":false,"properties":{"x":{"type":"integer"}},"required":["x"],"type":"object"}` {
+		t.Errorf("json schema %s %s %s", aws.ToString(js.Name), aws.ToString(js.Description), aws.ToString(js.Schema))
+	}
+	if s := call.StreamInput(); s.OutputConfig != oc {
+		t.Error("the stream input lost outputConfig")
+	}
+	// A non-object schema keeps the wrapped forced tool.
+	call, err = translate(t, tr, claude, `{`+msgs+`,"response_format":{"type":"json_schema","json_schema":{"name":"list","schema":{"type":"array"}}}}`)
+	if err != nil || call.Input.OutputConfig != nil || call.JSONTool != "list" || !call.JSONWrapped {
+		t.Errorf("array schema: %v, outputConfig %+v, tool %q wrapped %v; want the forced tool", err, call.Input.OutputConfig, call.JSONTool, call.JSONWrapped)
+	}
+}
+
+func TestTranslateStrictTools(t *testing.T) {
+	tr := &Translator{Media: NewMediaFetcher(MediaOptions{})}
+	body := `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","strict":true,"parameters":{"type":"object","properties":{},"additionalProperties":false}}},{"type":"function","function":{"name":"g"}}]}`
+	for model, want := range map[string][]bool{claude: {true, false}, llama: {false, false}} {
+		call, err := translate(t, tr, model, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tl := range call.Input.ToolConfig.Tools {
+			if got := aws.ToBool(tl.(*types.ToolMemberToolSpec).Value.Strict); got != want[i] {
+				t.Errorf("%s tool %d: strict %v, want %v", model, i, got, want[i])
+			}
+		}
+	}
+}
+
+func TestTranslateReasoningEffort(t *testing.T) {
+	tr := &Translator{Media: NewMediaFetcher(MediaOptions{})}
+	msgs := `"messages":[{"role":"user","content":"hi"}]`
+	tests := []struct {
+		name, model, extra string
+		wantFields         string // additionalModelRequestFields, sorted JSON
+		wantEffort         string // outputConfig.effort
+	}{
+		{"Sonnet 4.6: adaptive with effort", "us.anthropic.claude-sonnet-4-6", `"reasoning_effort":"high"`, `{"thinking":{"type":"adaptive"}}`, "high"},
+		{"Opus 4.7: minimal is low", "us.anthropic.claude-opus-4-7", `"reasoning_effort":"minimal"`, `{"thinking":{"type":"adaptive"}}`, "low"},
+		{"Opus 4.8: xhigh", "global.anthropic.claude-opus-4-8", `"reasoning_effort":"xhigh"`, `{"thinking":{"type":"adaptive"}}`, "xhigh"},
+		{"Haiku 4.5: a budget", "us.anthropic.claude-haiku-4-5-20251001-v1:0", `"reasoning_effort":"xhigh"`, `{"thinking":{"budget_tokens":32768,"type":"enabled"}}`, ""},
+		{"Opus 4.5: a budget", "us.anthropic.claude-opus-4-5-20251101-v1:0", `"reasoning_effort":"low"`, `{"thinking":{"budget_tokens":2048,"type":"enabled"}}`, ""},
+		{"explicit budget wins", "us.anthropic.claude-sonnet-4-6", `"reasoning_effort":"high","thinking":{"type":"enabled","budget_tokens":4000}`, `{"thinking":{"budget_tokens":4000,"type":"enabled"}}`, ""},
+		{"explicit adaptive takes the effort", "us.anthropic.claude-sonnet-4-6", `"reasoning_effort":"low","thinking":{"type":"adaptive"}`, `{"thinking":{"type":"adaptive"}}`, "low"},
+		{"none", "us.anthropic.claude-opus-4-7", `"reasoning_effort":"none"`, ``, ""},
+		{"Nova 2: xhigh is high", "us.amazon.nova-2-lite-v1:0", `"reasoning_effort":"xhigh"`, `{"reasoningConfig":{"maxReasoningEffort":"high","type":"enabled"}}`, ""},
+		{"gpt-oss", "openai.gpt-oss-120b-1:0", `"reasoning_effort":"minimal"`, `{"reasoning_effort":"low"}`, ""},
+		{"DeepSeek", "deepseek.v3.2", `"reasoning_effort":"medium"`, `{"reasoning_config":"medium"}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			call, err := translate(t, tr, tt.model, `{`+msgs+`,`+tt.extra+`}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := extraJSON(t, call); got != tt.wantFields {
+				t.Errorf("additionalModelRequestFields %s, want %s", extraJSON(t, call), tt.wantFields)
+			}
+			effort := ""
+			if oc := call.Input.OutputConfig; oc != nil {
+				effort = aws.ToString(oc.Effort)
+			}
+			if effort != tt.wantEffort {
+				t.Errorf("outputConfig.effort %q, want %q", effort, tt.wantEffort)
+			}
+		})
+	}
+	if _, err := translate(t, tr, claude, `{`+msgs+`,"reasoning_effort":"max"}`); err == nil || !strings.Contains(err.Error(), "xhigh") {
+		t.Errorf("reasoning_effort max: got %v, want an error listing the values", err)
 	}
 }

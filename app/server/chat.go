@@ -64,7 +64,9 @@ func (s *Server) handleChat(c *gin.Context) {
 	out := openai.ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: name, Choices: make([]openai.Choice, len(results))}
 	for i, r := range results {
 		out.Choices[i] = call.Choice(r, i)
-		out.Usage = bedrock.AddUsage(out.Usage, bedrock.Usage(r.Usage))
+		u := bedrock.Usage(r.Usage)
+		bedrock.AddReasoningTokens(u, len(out.Choices[i].Message.ReasoningContent))
+		out.Usage = bedrock.AddUsage(out.Usage, u)
 	}
 	out.ServiceTier = bedrock.ServedTier(results[0].ServiceTier)
 	ex.ServiceTier = out.ServiceTier

@@ -290,6 +290,8 @@ func TestChatImages(t *testing.T) {
 	checkError(t, resp, 400, "messages[0].content[0].image_url.url")
 }
 
+// TestChatResponseFormat is the forced-tool method, kept for models without
+// native structured output (here Claude Opus 4.1).
 func TestChatResponseFormat(t *testing.T) {
 	h := newHarness(t)
 	h.emu.Script(func(r bedrocktest.Request) *bedrocktest.Reply {
@@ -307,6 +309,7 @@ func TestChatResponseFormat(t *testing.T) {
 		return &bedrocktest.Reply{Text: []string{"not json"}}
 	})
 	p := userParams("weather as JSON")
+	p.Model = "us.anthropic.claude-opus-4-1-20250805-v1:0"
 	p.ResponseFormat = openaigo.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
 		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "weather", Schema: map[string]any{
 			"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}, "temp": map[string]any{"type": "number"}}}},

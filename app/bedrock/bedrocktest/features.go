@@ -100,3 +100,51 @@ func servedTier(req converseRequest) string {
 	}
 	return "default"
 }
+
+// conformingJSON is the answer under structured output: a JSON value that
+// fits the schema (required properties, or all, with values of their type;
+// an enum's first value).
+func conformingJSON(schema string) string {
+	var v map[string]any
+	_ = json.Unmarshal([]byte(schema), &v)
+	b, _ := json.Marshal(sample(v, 0))
+	return string(b)
+}
+
+func sample(s map[string]any, depth int) any {
+	if enum, ok := s["enum"].([]any); ok && len(enum) > 0 {
+		return enum[0]
+	}
+	typ, _ := s["type"].(string)
+	if depth > 8 {
+		return nil
+	}
+	switch typ {
+	case "object", "":
+		props, _ := s["properties"].(map[string]any)
+		out := map[string]any{}
+		want := map[string]bool{}
+		if req, ok := s["required"].([]any); ok {
+			for _, r := range req {
+				if k, ok := r.(string); ok {
+					want[k] = true
+				}
+			}
+		}
+		for k, p := range props {
+			if ps, ok := p.(map[string]any); ok && (len(want) == 0 || want[k]) {
+				out[k] = sample(ps, depth+1)
+			}
+		}
+		return out
+	case "array":
+		return []any{}
+	case "string":
+		return "emulated"
+	case "integer", "number":
+		return 0
+	case "boolean":
+		return false
+	}
+	return nil
+}

@@ -266,6 +266,9 @@ func (e *Emulator) defaultText(c *call, a *answer) {
 		prompt = "(no text)"
 	}
 	text := "Emulated reply to: " + truncate(prompt, 200)
+	if oc := c.req.OutputConfig; oc != nil && oc.TextFormat != nil && oc.TextFormat.Structure != nil && oc.TextFormat.Structure.JSONSchema != nil {
+		text = conformingJSON(oc.TextFormat.Structure.JSONSchema.Schema) // structured output: JSON that fits the schema
+	}
 	if ic := c.req.InferenceConfig; ic != nil && ic.MaxTokens != nil && outputTokens(text) > *ic.MaxTokens {
 		text = truncate(text, *ic.MaxTokens*4-1)
 		if a.stopReason == "" {
