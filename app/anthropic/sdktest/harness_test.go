@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
+	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/auth"
 	"github.com/openbedrock/gateway/app/bedrock"
@@ -24,12 +26,18 @@ import (
 
 const testKey = "sk-test-anthropic-0123456789"
 
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode) // as the gateway command does
+	os.Exit(m.Run())
+}
+
 // Models the catalogue serves: Claude through its profiles (native
 // InvokeModel), Nova through Converse.
 const (
 	sonnetProfile = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-	haikuModel    = "anthropic.claude-3-5-haiku-20241022-v1:0"
+	haikuModel    = "anthropic.claude-haiku-4-5-20251001-v1:0"
 	novaModel     = "amazon.nova-pro-v1:0"
+	opusProfile   = "us.anthropic.claude-opus-4-8" // Claude Code's default
 )
 
 // harness is a gateway in front of a Bedrock emulator, both on 127.0.0.1,
@@ -66,7 +74,7 @@ func newHarness(tb testing.TB, configure ...func(*server.Options)) *harness {
 	opts := server.Options{
 		Logger:       slog.New(slog.NewJSONHandler(logs, nil)),
 		Bedrock:      emu.RuntimeClient(tb),
-		Catalogue:    bedrock.NewStaticCatalogue(sonnetProfile, haikuModel, novaModel),
+		Catalogue:    bedrock.NewStaticCatalogue(sonnetProfile, haikuModel, novaModel, opusProfile),
 		Auth:         auth.NewStatic(auth.NewKey("team-a", testKey)),
 		Region:       "us-east-1",
 		PingInterval: 50 * time.Millisecond,

@@ -352,7 +352,7 @@ func TestModelsList(t *testing.T) {
 		strict(t, "model", m)
 		ids = append(ids, m.ID)
 	}
-	if strings.Join(ids, " ") != "claude-sonnet-4-5-20250929 claude-3-5-haiku-20241022 "+novaModel {
+	if strings.Join(ids, " ") != "claude-sonnet-4-5-20250929 claude-haiku-4-5-20251001 "+novaModel+" claude-opus-4-8" {
 		t.Errorf("got %v", ids)
 	}
 }
