@@ -35,10 +35,11 @@
 // An adapter never calls the SDK, retries or classifies Bedrock errors; a
 // new wire API adds a decoder, a translator, an encoder and an error
 // envelope, and no Bedrock code. Calls other than Converse
-// (InvokeModel, InvokeModelWithResponseStream, CountTokens, for native
-// pass-through) are added as Service methods in the same way: the observed
-// runtime option, Classify on errors, and for streams the first event read
-// before returning.
+// (InvokeModel, InvokeModelWithResponseStream, CountTokens) are added as
+// Service methods in the same way: the observed runtime option, Classify on
+// errors, and for streams the first event read before returning. Bedrock's
+// own API passes through Raw and RawStream: the client's body sent byte for
+// byte, Bedrock's answer and stream frames handed back as they came.
 //
 // # Errors
 //

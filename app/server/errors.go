@@ -48,21 +48,24 @@ var kinds = [...]struct {
 	status        int
 	openAIType    string
 	anthropicType string
+	// bedrockType is the exception Bedrock's API names the kind with (the
+	// x-amzn-errortype its SDKs raise); its status is bedrockStatus's.
+	bedrockType string
 }{
-	kindInvalidRequest:   {http.StatusBadRequest, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest},
-	kindUnauthenticated:  {http.StatusUnauthorized, openai.TypeInvalidRequest, anthropic.ErrAuthentication},
-	kindForbidden:        {http.StatusForbidden, openai.TypePermission, anthropic.ErrPermission},
-	kindNotFound:         {http.StatusNotFound, openai.TypeInvalidRequest, anthropic.ErrNotFound},
-	kindMethodNotAllowed: {http.StatusMethodNotAllowed, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest},
-	kindConflict:         {http.StatusConflict, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest},
-	kindRequestTimeout:   {http.StatusRequestTimeout, openai.TypeInvalidRequest, anthropic.ErrTimeout},
-	kindTooLarge:         {http.StatusRequestEntityTooLarge, openai.TypeInvalidRequest, anthropic.ErrRequestTooLarge},
-	kindRateLimited:      {http.StatusTooManyRequests, openai.TypeRateLimit, anthropic.ErrRateLimit},
-	kindClientClosed:     {statusClientClosed, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest},
-	kindInternal:         {http.StatusInternalServerError, openai.TypeServer, anthropic.ErrAPI},
-	kindUpstream:         {http.StatusBadGateway, openai.TypeServer, anthropic.ErrAPI},
-	kindUnavailable:      {http.StatusServiceUnavailable, openai.TypeUnavailable, anthropic.ErrOverloaded},
-	kindTimeout:          {http.StatusGatewayTimeout, openai.TypeServer, anthropic.ErrTimeout},
+	kindInvalidRequest:   {http.StatusBadRequest, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest, "ValidationException"},
+	kindUnauthenticated:  {http.StatusUnauthorized, openai.TypeInvalidRequest, anthropic.ErrAuthentication, "AccessDeniedException"},
+	kindForbidden:        {http.StatusForbidden, openai.TypePermission, anthropic.ErrPermission, "AccessDeniedException"},
+	kindNotFound:         {http.StatusNotFound, openai.TypeInvalidRequest, anthropic.ErrNotFound, "ResourceNotFoundException"},
+	kindMethodNotAllowed: {http.StatusMethodNotAllowed, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest, "UnknownOperationException"},
+	kindConflict:         {http.StatusConflict, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest, "ConflictException"},
+	kindRequestTimeout:   {http.StatusRequestTimeout, openai.TypeInvalidRequest, anthropic.ErrTimeout, "ValidationException"},
+	kindTooLarge:         {http.StatusRequestEntityTooLarge, openai.TypeInvalidRequest, anthropic.ErrRequestTooLarge, "ValidationException"},
+	kindRateLimited:      {http.StatusTooManyRequests, openai.TypeRateLimit, anthropic.ErrRateLimit, "ThrottlingException"},
+	kindClientClosed:     {statusClientClosed, openai.TypeInvalidRequest, anthropic.ErrInvalidRequest, ""},
+	kindInternal:         {http.StatusInternalServerError, openai.TypeServer, anthropic.ErrAPI, "InternalServerException"},
+	kindUpstream:         {http.StatusBadGateway, openai.TypeServer, anthropic.ErrAPI, "InternalServerException"},
+	kindUnavailable:      {http.StatusServiceUnavailable, openai.TypeUnavailable, anthropic.ErrOverloaded, "ServiceUnavailableException"},
+	kindTimeout:          {http.StatusGatewayTimeout, openai.TypeServer, anthropic.ErrTimeout, "ModelTimeoutException"},
 }
 
 // bedrockErrors tells a client what each kind of Bedrock failure means, in
@@ -76,22 +79,25 @@ var bedrockErrors = map[bedrock.Kind]struct {
 	param      string
 	retryAfter int
 	message    string
+	// exception is Bedrock's own exception type for the kind, which Bedrock's
+	// API answers with ("" when it is the kind's own bedrockType).
+	exception string
 }{
-	bedrock.KindInvalid:       {kindInvalidRequest, "validation_error", "", 0, ""},
-	bedrock.KindModelNotFound: {kindNotFound, "model_not_found", "model", 0, "Bedrock does not know this model in the gateway's region, or the gateway may not use it."},
-	bedrock.KindModelRetired:  {kindNotFound, "model_retired", "model", 0, "Amazon Bedrock has retired this model; pick a current one from GET /models."},
-	bedrock.KindAccessDenied:  {kindForbidden, "access_denied", "", 0, "Bedrock denied the gateway access to this model; the gateway's operator must grant its role access to the model."},
-	bedrock.KindThrottled:     {kindRateLimited, "rate_limit_exceeded", "", 2, "Bedrock is throttling requests to this model; retry after a short wait."},
-	bedrock.KindQuotaExceeded: {kindRateLimited, "quota_exceeded", "", 10, "A Bedrock service quota of the gateway's account is exhausted; retry later."},
-	bedrock.KindModelNotReady: {kindUnavailable, "model_not_ready", "", 5, "The model is not ready to serve yet; retry shortly."},
-	bedrock.KindUnavailable:   {kindUnavailable, "service_unavailable", "", 2, "Bedrock is unavailable at the moment; retry shortly."},
-	bedrock.KindModelTimeout:  {kindTimeout, "model_timeout", "", 0, "The model took too long to answer."},
-	bedrock.KindConflict:      {kindConflict, "conflict", "", 0, "Bedrock refused the request as conflicting with another."},
-	bedrock.KindModelError:    {kindUpstream, "model_error", "", 0, "The model failed while answering; retry the request."},
-	bedrock.KindUpstream:      {kindUpstream, "upstream_error", "", 0, "Bedrock failed to process the request; retry it."},
-	bedrock.KindTimeout:       {kindTimeout, "timeout", "", 0, "Bedrock did not answer in time."},
-	bedrock.KindEmptyStream:   {kindUpstream, "empty_stream", "", 0, "Bedrock closed the stream without an event."},
-	bedrock.KindCanceled:      {kindClientClosed, "", "", 0, "Client closed the request."},
+	bedrock.KindInvalid:       {kindInvalidRequest, "validation_error", "", 0, "", ""},
+	bedrock.KindModelNotFound: {kindNotFound, "model_not_found", "model", 0, "Bedrock does not know this model in the gateway's region, or the gateway may not use it.", ""},
+	bedrock.KindModelRetired:  {kindNotFound, "model_retired", "model", 0, "Amazon Bedrock has retired this model; pick a current one from GET /models.", ""},
+	bedrock.KindAccessDenied:  {kindForbidden, "access_denied", "", 0, "Bedrock denied the gateway access to this model; the gateway's operator must grant its role access to the model.", ""},
+	bedrock.KindThrottled:     {kindRateLimited, "rate_limit_exceeded", "", 2, "Bedrock is throttling requests to this model; retry after a short wait.", ""},
+	bedrock.KindQuotaExceeded: {kindRateLimited, "quota_exceeded", "", 10, "A Bedrock service quota of the gateway's account is exhausted; retry later.", "ServiceQuotaExceededException"},
+	bedrock.KindModelNotReady: {kindUnavailable, "model_not_ready", "", 5, "The model is not ready to serve yet; retry shortly.", "ModelNotReadyException"},
+	bedrock.KindUnavailable:   {kindUnavailable, "service_unavailable", "", 2, "Bedrock is unavailable at the moment; retry shortly.", ""},
+	bedrock.KindModelTimeout:  {kindTimeout, "model_timeout", "", 0, "The model took too long to answer.", ""},
+	bedrock.KindConflict:      {kindConflict, "conflict", "", 0, "Bedrock refused the request as conflicting with another.", ""},
+	bedrock.KindModelError:    {kindUpstream, "model_error", "", 0, "The model failed while answering; retry the request.", "ModelErrorException"},
+	bedrock.KindUpstream:      {kindUpstream, "upstream_error", "", 0, "Bedrock failed to process the request; retry it.", ""},
+	bedrock.KindTimeout:       {kindTimeout, "timeout", "", 0, "Bedrock did not answer in time.", ""},
+	bedrock.KindEmptyStream:   {kindUpstream, "empty_stream", "", 0, "Bedrock closed the stream without an event.", ""},
+	bedrock.KindCanceled:      {kindClientClosed, "", "", 0, "Client closed the request.", ""},
 }
 
 // apiError is an error ready to be sent: its kind, the code and parameter
@@ -103,6 +109,9 @@ type apiError struct {
 	Param      string
 	Message    string
 	RetryAfter int
+	// exception is the Bedrock exception the error came from when the kind's
+	// own bedrockType would name it less precisely.
+	exception string
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -164,7 +173,7 @@ func toAPIError(err error) *apiError {
 	if !ok {
 		return errInternal
 	}
-	out := &apiError{kind: b.kind, Code: b.code, Param: b.param, Message: b.message, RetryAfter: b.retryAfter}
+	out := &apiError{kind: b.kind, Code: b.code, Param: b.param, Message: b.message, RetryAfter: b.retryAfter, exception: b.exception}
 	if out.Message == "" {
 		out.Message = "Bedrock: " + be.Message()
 	}
@@ -218,6 +227,23 @@ func envelopeOf(c *gin.Context) envelope {
 	return openAIEnvelope
 }
 
+// bedrockException is the exception Bedrock's API names the error with.
+func (e *apiError) bedrockException() string {
+	if e.exception != "" {
+		return e.exception
+	}
+	return kinds[e.kind].bedrockType
+}
+
+// bedrockStatus is the HTTP status of the error on Bedrock's API: the
+// kind's, except that Bedrock refuses credentials with 403.
+func (e *apiError) bedrockStatus() int {
+	if e.kind == kindUnauthenticated {
+		return http.StatusForbidden
+	}
+	return kinds[e.kind].status
+}
+
 // failure converts err for the client and logs what the client is not
 // told: an internal error, or Bedrock's own text.
 func (s *Server) failure(c *gin.Context, err error) *apiError {
@@ -246,6 +272,10 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	}
 	if ae.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(ae.RetryAfter))
+	}
+	if s.bedrockAPI(c) {
+		writeBedrockError(c, ae)
+		return
 	}
 	c.Header("Content-Type", "application/json")
 	status, body := envelopeOf(c)(c, ae)

@@ -28,6 +28,8 @@ type harness struct {
 	url    string // gateway base URL
 	client openaigo.Client
 	logs   *syncBuffer
+	// handler is the gateway, for tests that serve it themselves (TLS).
+	handler http.Handler
 }
 
 // syncBuffer collects log output from concurrent handlers.
@@ -65,11 +67,12 @@ func newHarness(tb testing.TB, configure ...func(*server.Options)) *harness {
 	for _, c := range configure {
 		c(&opts)
 	}
-	srv := httptest.NewServer(server.New(opts))
+	handler := server.New(opts)
+	srv := httptest.NewServer(handler)
 	tb.Cleanup(srv.Close)
 	client := openaigo.NewClient(option.WithBaseURL(srv.URL+"/api/v1"), option.WithAPIKey(testKey),
 		option.WithMaxRetries(0), option.WithRequestTimeout(20*time.Second))
-	return &harness{emu: emu, url: srv.URL, client: client, logs: logs}
+	return &harness{emu: emu, url: srv.URL, client: client, logs: logs, handler: handler}
 }
 
 // post sends a raw request to the gateway.

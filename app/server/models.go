@@ -16,6 +16,7 @@ type modelKind int
 const (
 	kindChat modelKind = iota
 	kindEmbedding
+	kindAny // Bedrock's own API: InvokeModel serves every model
 )
 
 // maxSuggestions bounds the "did you mean" list of an unknown-model error.
@@ -43,7 +44,7 @@ func (s *Server) resolveModelFor(id string, kind modelKind) (bedrock.Model, erro
 	}
 	m, ok := s.opts.Catalogue.Lookup(id)
 	if !ok {
-		keep := func(m bedrock.Model) bool { return m.IsEmbedding() == (kind == kindEmbedding) }
+		keep := func(m bedrock.Model) bool { return kind == kindAny || m.IsEmbedding() == (kind == kindEmbedding) }
 		return bedrock.Model{}, s.unknownModel(requested, keep)
 	}
 	switch {

@@ -28,6 +28,13 @@ func (s *Server) routes(e *gin.Engine) {
 	anthropicAPI.POST("/messages", s.limitConcurrency(), s.handleMessages)
 	anthropicAPI.POST("/messages/count_tokens", s.limitConcurrency(), s.handleCountTokens)
 
+	// Bedrock's own API (bedrock_api.go): an AWS SDK's endpoint, or Claude
+	// Code's ANTHROPIC_BEDROCK_BASE_URL, is the prefix.
+	br := e.Group(s.opts.BedrockPrefix, s.bedrockRoute(), s.limitBody(), s.deadline(), s.authenticateBedrock(), s.readBody())
+	br.POST("/model/*rest", s.limitConcurrency(), s.handleBedrockRuntime)
+	br.GET("/foundation-models", s.handleFoundationModels)
+	br.GET("/inference-profiles", s.handleInferenceProfiles)
+
 	s.routeList = apiRoutes(e, s.opts.RoutePrefix)
 	e.NoRoute(s.handleNotFound)
 	e.NoMethod(s.handleMethodNotAllowed)

@@ -47,17 +47,19 @@ type Catalogue interface {
 // authentication is off (only for local use; cmd/gateway refuses to start so
 // unless told to).
 type Options struct {
-	Logger       *slog.Logger
-	Bedrock      bedrock.Runtime // *bedrockruntime.Client
-	Catalogue    Catalogue
-	Translator   *bedrock.Translator
-	Auth         Authenticator
-	RoutePrefix  string   // default /api/v1
-	DefaultModel string   // used when a request names no model
-	Origins      []string // CORS allowed origins; empty means none
-	MaxBodyBytes int64    // request body limit; default 32 MiB
-	Version      string
-	Runtime      string // "server" or "lambda", shown in /health
+	Logger      *slog.Logger
+	Bedrock     bedrock.Runtime // *bedrockruntime.Client
+	Catalogue   Catalogue
+	Translator  *bedrock.Translator
+	Auth        Authenticator
+	RoutePrefix string // default /api/v1
+	// BedrockPrefix is where Bedrock's own API is served; default /bedrock.
+	BedrockPrefix string
+	DefaultModel  string   // used when a request names no model
+	Origins       []string // CORS allowed origins; empty means none
+	MaxBodyBytes  int64    // request body limit; default 32 MiB
+	Version       string
+	Runtime       string // "server" or "lambda", shown in /health
 	// Ready reports whether the instance should receive traffic (/ready).
 	// Nil means always ready.
 	Ready func() bool
@@ -79,7 +81,8 @@ type Options struct {
 	ReadTimeout, WriteTimeout time.Duration
 
 	// Region is the Bedrock region; Anthropic model names resolve to its
-	// inference profiles (us., eu., apac., global. ...).
+	// inference profiles (us., eu., apac., global. ...), and the Bedrock
+	// API's model listings name it in their ARNs (us-east-1 when unset).
 	Region string
 	// PingInterval is how long an Anthropic stream may go without an event
 	// before a ping is sent; default 10s.
@@ -149,6 +152,9 @@ func New(o Options) http.Handler {
 	}
 	if o.RoutePrefix == "" {
 		o.RoutePrefix = "/api/v1"
+	}
+	if o.BedrockPrefix == "" {
+		o.BedrockPrefix = "/bedrock"
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 32 << 20

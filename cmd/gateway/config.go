@@ -18,13 +18,14 @@ import (
 // config is every setting of the gateway, read from the environment in one
 // place. The README's configuration table lists the same variables.
 type config struct {
-	Host         string
-	Port         int
-	RoutePrefix  string
-	DefaultModel string
-	Region       string
-	APIKey       string
-	DisableAuth  bool
+	Host          string
+	Port          int
+	RoutePrefix   string
+	BedrockPrefix string
+	DefaultModel  string
+	Region        string
+	APIKey        string
+	DisableAuth   bool
 	// BedrockAPIKey (AWS_BEARER_TOKEN_BEDROCK) is a Bedrock API key the
 	// gateway's own Bedrock calls send as a bearer token instead of SigV4.
 	// It is a secret: never logged.
@@ -90,6 +91,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Host:           getenv("HOST"),
 		Port:           p.int("PORT", 8080),
 		RoutePrefix:    p.str("API_ROUTE_PREFIX", "/api/v1"),
+		BedrockPrefix:  p.str("BEDROCK_ROUTE_PREFIX", "/bedrock"),
 		Region:         p.str("AWS_REGION", p.str("AWS_DEFAULT_REGION", "us-east-1")),
 		APIKey:         strings.TrimSpace(getenv("API_KEY")),
 		BedrockAPIKey:  strings.TrimSpace(getenv("AWS_BEARER_TOKEN_BEDROCK")),
@@ -137,6 +139,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		p.errs = append(p.errs, fmt.Errorf("API_ROUTE_PREFIX: %q must start with /", c.RoutePrefix))
 	}
 	c.RoutePrefix = strings.TrimSuffix(c.RoutePrefix, "/")
+	c.BedrockPrefix = strings.TrimSuffix(c.BedrockPrefix, "/")
+	switch {
+	case !strings.HasPrefix(c.BedrockPrefix, "/"):
+		p.errs = append(p.errs, fmt.Errorf("BEDROCK_ROUTE_PREFIX: %q must start with / and name a path", c.BedrockPrefix))
+	case within(c.BedrockPrefix, c.RoutePrefix) || within(c.RoutePrefix, c.BedrockPrefix):
+		p.errs = append(p.errs, fmt.Errorf("BEDROCK_ROUTE_PREFIX: %q overlaps API_ROUTE_PREFIX %q", c.BedrockPrefix, c.RoutePrefix))
+	}
 	if c.LambdaMode != "alb" && c.LambdaMode != "function-url" {
 		p.errs = append(p.errs, fmt.Errorf("LAMBDA_MODE: %q is not alb or function-url", c.LambdaMode))
 	}
@@ -293,4 +302,10 @@ func loadAuthConfig(c *config, p *parser) {
 // keySources is where the API keys come from.
 func (c config) keySources() auth.Sources {
 	return auth.Sources{APIKey: c.APIKey, ParamName: c.APIKeyParamName, SecretARN: c.APIKeySecretARN, SecretARNParameter: c.SecretARNParameter}
+}
+
+// within reports whether path p is prefix or under it; nothing is within
+// the empty prefix (the routes at the root).
+func within(p, prefix string) bool {
+	return prefix != "" && (p == prefix || strings.HasPrefix(p, prefix+"/"))
 }

@@ -20,7 +20,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.LogLevel != slog.LevelDebug || c.RoutePrefix != "/v1" || c.ShutdownTimeout != 3*time.Second || len(c.AllowedOrigins) != 2 || c.Port != 8080 {
+	if c.LogLevel != slog.LevelDebug || c.RoutePrefix != "/v1" || c.BedrockPrefix != "/bedrock" || c.ShutdownTimeout != 3*time.Second || len(c.AllowedOrigins) != 2 || c.Port != 8080 {
 		t.Errorf("got %+v", c)
 	}
 	if c, _ := loadConfig(env("API_KEY", "k", "DEBUG", "0")); c.LogLevel != slog.LevelInfo {
@@ -39,6 +39,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad port", env("API_KEY", "k", "PORT", "eighty"), "PORT"},
 		{"bad duration", env("API_KEY", "k", "SHUTDOWN_TIMEOUT", "soon"), "SHUTDOWN_TIMEOUT"},
 		{"bad prefix", env("API_KEY", "k", "API_ROUTE_PREFIX", "v1"), "API_ROUTE_PREFIX"},
+		{"bad Bedrock prefix", env("API_KEY", "k", "BEDROCK_ROUTE_PREFIX", "bedrock"), "BEDROCK_ROUTE_PREFIX"},
+		{"Bedrock prefix in the API's", env("API_KEY", "k", "BEDROCK_ROUTE_PREFIX", "/api/v1/bedrock"), "overlaps"},
 		{"bad lambda mode", env("API_KEY", "k", "LAMBDA_MODE", "sqs"), "LAMBDA_MODE"},
 	}
 	for _, tt := range tests {
