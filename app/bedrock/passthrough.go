@@ -22,8 +22,6 @@ import (
 	"github.com/aws/smithy-go/eventstream"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-
-	"github.com/openbedrock/gateway/app/cost"
 )
 
 // Bedrock's own API passes through the gateway with the client's body: the
@@ -410,7 +408,7 @@ func ExceptionFrame(exception, message string) []byte {
 // frame's (ConverseStream's metadata event, the invocation metrics of an
 // InvokeModelWithResponseStream chunk). ok is false when the answer or
 // frame reports none.
-func RawUsage(header http.Header, body []byte) (u cost.Usage, ok bool) {
+func RawUsage(header http.Header, body []byte) (u TokenUsage, ok bool) {
 	if in := header.Get("X-Amzn-Bedrock-Input-Token-Count"); in != "" {
 		u.Input, _ = strconv.ParseInt(in, 10, 64)
 		u.Output, _ = strconv.ParseInt(header.Get("X-Amzn-Bedrock-Output-Token-Count"), 10, 64)
@@ -431,7 +429,7 @@ func RawUsage(header http.Header, body []byte) (u cost.Usage, ok bool) {
 		return u, false
 	}
 	if v.Usage != nil {
-		return cost.Usage{Input: v.Usage.InputTokens, Output: v.Usage.OutputTokens, CacheRead: v.Usage.CacheReadInputTokens, CacheWrite: v.Usage.CacheWriteInputTokens}, true
+		return TokenUsage{Input: v.Usage.InputTokens, Output: v.Usage.OutputTokens, CacheRead: v.Usage.CacheReadInputTokens, CacheWrite: v.Usage.CacheWriteInputTokens}, true
 	}
 	var chunk struct {
 		Metrics *struct {
@@ -445,5 +443,10 @@ func RawUsage(header http.Header, body []byte) (u cost.Usage, ok bool) {
 		return u, false
 	}
 	m := chunk.Metrics
-	return cost.Usage{Input: m.Input, Output: m.Output, CacheRead: m.CacheRead, CacheWrite: m.CacheWrite}, true
+	return TokenUsage{Input: m.Input, Output: m.Output, CacheRead: m.CacheRead, CacheWrite: m.CacheWrite}, true
+}
+
+// TokenUsage is the tokens one answer reports; Input excludes the cache.
+type TokenUsage struct {
+	Input, Output, CacheRead, CacheWrite int64
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/openbedrock/gateway/app/bedrock"
+	"github.com/openbedrock/gateway/app/cost"
 )
 
 // Bedrock's own API (Bedrock Runtime's operations and the control-plane
@@ -142,7 +143,7 @@ func (s *Server) handleBedrockRuntime(c *gin.Context) {
 	}
 	if op != bedrock.OpCountTokens { // counting is free
 		if u, ok := bedrock.RawUsage(resp.Header, resp.Body); ok {
-			ex.Usage = u
+			ex.Usage = costUsage(u)
 		}
 	}
 	for name, vs := range resp.Header {
@@ -184,7 +185,7 @@ func (s *Server) relayBedrockStream(c *gin.Context, req *bedrock.RawRequest) {
 	relayed := false // the last frame was Bedrock's exception
 	for f := range stream.Frames() {
 		if u, ok := bedrock.RawUsage(nil, f.Payload); ok && (f.EventType == "metadata" || f.EventType == "chunk") {
-			ex.Usage = ex.Usage.Add(u)
+			ex.Usage = ex.Usage.Add(costUsage(u))
 		}
 		if _, err := c.Writer.Write(f.Raw); err != nil {
 			return // the client went away; closing the stream ends the Bedrock call
@@ -310,6 +311,11 @@ func (s *Server) handleInferenceProfiles(c *gin.Context) {
 		out = append(out, p)
 	}
 	c.JSON(http.StatusOK, gin.H{"inferenceProfileSummaries": out})
+}
+
+// costUsage is the tokens of a Bedrock API answer, for its price.
+func costUsage(u bedrock.TokenUsage) cost.Usage {
+	return cost.Usage{Input: u.Input, Output: u.Output, CacheRead: u.CacheRead, CacheWrite: u.CacheWrite}
 }
 
 func containsFold(list []string, s string) bool {
