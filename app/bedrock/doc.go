@@ -16,7 +16,9 @@
 //     (app/openai, or the API's own package) and resolves the model in the
 //     catalogue.
 //  2. A translator turns the wire request into a *bedrockruntime.ConverseInput
-//     (for OpenAI chat: Translator.Translate, returning a Call). Problems with
+//     (for OpenAI chat: Translator.Translate, returning a Call; for OpenAI
+//     Responses: ResponsesTranslator.Translate, which decodes the input items
+//     into the chat form and reuses Translate, returning a ResponseCall). Problems with
 //     the request are *RequestError. The steps are shared where they fit:
 //     MediaFetcher fetches and checks images, and the inference, tool and
 //     caching steps of Translate are small functions of their own.
@@ -26,7 +28,10 @@
 //     has answered; a retryable exception in the first frame reopens it.
 //  4. An encoder turns the output into the wire response: for OpenAI chat,
 //     Call.Choice per output, and Call.NewStream's Stream, one Event per
-//     Bedrock event, written as server-sent events.
+//     Bedrock event, written as server-sent events; for Responses,
+//     ResponseCall.NewResponseStream's ResponseStream, a state machine with
+//     one method per Bedrock event (ResponseCall.Complete replays a whole
+//     Converse output through it, so both forms agree).
 //  5. Any error, at any step, is rendered by the handler in the API's own
 //     envelope. Bedrock failures arrive classified (*Error, with a Kind);
 //     the server's one error table maps kinds to status, type and code, and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/openbedrock/gateway/app/openai"
 )
@@ -37,6 +38,8 @@ type ResponseCall struct {
 	Encrypted bool
 	// Sealer seals encrypted_content.
 	Sealer *ReasoningSealer
+	// Now gives completed_at; nil means time.Now.
+	Now func() time.Time
 }
 
 // ToolRef is how the client named a tool: its namespace, its name, and

@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/openbedrock/gateway/app/openai"
@@ -32,26 +31,23 @@ const sealPrefix = "bgw1."
 // sealInfo binds the derived key to this one use.
 const sealInfo = "openbedrock gateway: responses reasoning encrypted_content v1"
 
-// NewReasoningSealer derives the sealing key from secret, which must be at
-// least 16 bytes; every instance that should open another's blobs needs the
-// same secret.
-func NewReasoningSealer(secret []byte) (*ReasoningSealer, error) {
-	if len(secret) < 16 {
-		return nil, errors.New("reasoning secret must be at least 16 bytes")
+// MinReasoningSecret is the shortest gateway secret accepted for sealing.
+const MinReasoningSecret = 16
+
+// NewReasoningSealer derives the sealing key from secret; every instance
+// that should open another's blobs needs the same secret. An empty secret
+// means a random one: blobs then open only in this process.
+func NewReasoningSealer(secret []byte) *ReasoningSealer {
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret) // crypto/rand.Read never fails
 	}
-	key, err := hkdf.Key(sha256.New, secret, nil, sealInfo, 32)
-	if err != nil {
-		return nil, fmt.Errorf("derive reasoning key: %w", err)
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("reasoning cipher: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("reasoning cipher: %w", err)
-	}
-	return &ReasoningSealer{aead: aead}, nil
+	// Neither can fail: HKDF-SHA256 gives up to 8160 bytes, and 32 bytes
+	// is a valid AES key for GCM.
+	key, _ := hkdf.Key(sha256.New, secret, nil, sealInfo, 32)
+	block, _ := aes.NewCipher(key)
+	aead, _ := cipher.NewGCM(block)
+	return &ReasoningSealer{aead: aead}
 }
 
 // Seal returns the encrypted_content for the thinking blocks.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -319,9 +320,20 @@ func (s *ResponseStream) Finish() []openai.StreamEvent {
 	r.IncompleteDetails = details
 	r.Usage = ResponseUsage(s.usage)
 	r.OutputText = joinOutputText(r.Output)
+	if status == "completed" {
+		now := s.now().Unix()
+		r.CompletedAt = &now
+	}
 	s.resp = *r
 	s.emit(openai.ResponseLifecycleEvent{EventHeader: s.header("response." + status), Response: r})
 	return s.out
+}
+
+func (s *ResponseStream) now() time.Time {
+	if s.call.Now != nil {
+		return s.call.Now()
+	}
+	return time.Now()
 }
 
 // Fail ends the stream after an error: an error event and response.failed.

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -69,12 +70,10 @@ func counterIDs() func(string) string {
 	return func(prefix string) string { n++; return fmt.Sprintf("%s_%d", prefix, n) }
 }
 
+func fixedNow() time.Time { return time.Unix(1700000001, 0) }
+
 func testSealer(t testing.TB) *ReasoningSealer {
-	s, err := NewReasoningSealer([]byte("a test secret of enough length"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return NewReasoningSealer([]byte("a test secret of enough length"))
 }
 
 func baseResponse() openai.Response {
@@ -159,6 +158,7 @@ func TestResponseStreamTranscripts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.call.Now = fixedNow
 			s := tt.call.NewResponseStream(baseResponse(), counterIDs())
 			var events []openai.StreamEvent
 			events = append(events, s.Start()...)

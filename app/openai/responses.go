@@ -134,6 +134,61 @@ type ResponseTool struct {
 	Format json.RawMessage `json:"format,omitempty"`
 	// Tools are a namespace's members.
 	Tools []ResponseTool `json:"tools,omitempty"`
+
+	// Raw is the tool as sent, for echoing hosted tools.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes the tool and keeps it as sent in Raw.
+func (t *ResponseTool) UnmarshalJSON(b []byte) error {
+	type plain ResponseTool
+	if err := json.Unmarshal(b, (*plain)(t)); err != nil {
+		return err
+	}
+	t.Raw = bytes.Clone(b)
+	return nil
+}
+
+// Echo is the tool as a response shows it: function tools with their
+// (nullable) parameters and strict, namespaces with their members, other
+// tools as sent.
+func (t ResponseTool) Echo() json.RawMessage {
+	null := json.RawMessage("null")
+	switch t.Type {
+	case "function":
+		params, strict := t.Parameters, null
+		if len(params) == 0 {
+			params = null
+		}
+		if t.Strict != nil {
+			strict, _ = json.Marshal(*t.Strict)
+		}
+		b, _ := json.Marshal(struct {
+			Type        string          `json:"type"`
+			Name        string          `json:"name"`
+			Description string          `json:"description,omitempty"`
+			Parameters  json.RawMessage `json:"parameters"`
+			Strict      json.RawMessage `json:"strict"`
+		}{t.Type, t.Name, t.Description, params, strict})
+		return b
+	case "namespace":
+		members := make([]json.RawMessage, len(t.Tools))
+		for i, m := range t.Tools {
+			members[i] = m.Echo()
+		}
+		b, _ := json.Marshal(struct {
+			Type        string            `json:"type"`
+			Name        string            `json:"name"`
+			Description string            `json:"description"`
+			Tools       []json.RawMessage `json:"tools"`
+		}{t.Type, t.Name, t.Description, members})
+		return b
+	}
+	if len(t.Raw) > 0 {
+		return t.Raw
+	}
+	b, _ := json.Marshal(t)
+	return b
 }
 
 // ResponseToolChoice is `tool_choice`: "none", "auto", "required", or an

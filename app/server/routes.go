@@ -18,6 +18,10 @@ func (s *Server) routes(e *gin.Engine) {
 
 	api := e.Group(s.opts.RoutePrefix, useEnvelope(openAIEnvelope), s.limitBody(), s.deadline(), s.authenticate(), s.readBody(), s.limitKeys())
 	api.POST("/chat/completions", s.limitConcurrency(), s.handleChat)
+	api.POST("/responses", s.limitConcurrency(), s.handleResponses)
+	api.GET("/responses/:id", s.handleGetResponse)
+	api.DELETE("/responses/:id", s.handleDeleteResponse)
+	api.GET("/responses/:id/input_items", s.handleResponseInputItems)
 	api.POST("/embeddings", s.limitConcurrency(), s.handleEmbeddings)
 	api.GET("/models", s.handleListModels)
 	api.GET("/models/*id", s.handleGetModel)

@@ -128,6 +128,13 @@ type Options struct {
 	// an ALB in Lambda, where the request has no socket peer and the ALB's
 	// own X-Forwarded-For entry (the last) is the client.
 	TrustForwardedFor bool
+
+	// ReasoningSecret (RESPONSES_SECRET) keys the sealing of Responses
+	// reasoning encrypted_content; instances that share it open each
+	// other's. Empty means a random secret per process.
+	ReasoningSecret []byte
+	// ResponseStore bounds the in-memory store of Responses (store: true).
+	ResponseStore ResponseStoreOptions
 }
 
 // Server is the application state shared by the handlers.
@@ -143,6 +150,9 @@ type Server struct {
 	routeList string
 	// tokenizer estimates count_tokens for models Bedrock cannot count.
 	tokenizer *bedrock.Tokenizer
+
+	responses *bedrock.ResponsesTranslator
+	store     *responseStore
 }
 
 // New returns the gateway's HTTP handler.
@@ -190,6 +200,8 @@ func New(o Options) http.Handler {
 	if s.tokenizer == nil {
 		s.tokenizer = bedrock.NewTokenizer()
 	}
+	s.responses = &bedrock.ResponsesTranslator{Chat: s.opts.Translator, Sealer: bedrock.NewReasoningSealer(o.ReasoningSecret)}
+	s.store = newResponseStore(o.ResponseStore)
 	if o.MaxConcurrent > 0 {
 		s.slots = make(chan struct{}, o.MaxConcurrent)
 	}

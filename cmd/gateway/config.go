@@ -79,8 +79,9 @@ type config struct {
 	// (a Function URL in RESPONSE_STREAM mode); Lambda build only.
 	LambdaMode string
 
-	modelConfig   // model catalogue, aliases and embeddings (models.go)
-	observeConfig // metrics, request logs and prices (observe.go)
+	modelConfig     // model catalogue, aliases and embeddings (models.go)
+	observeConfig   // metrics, request logs and prices (observe.go)
+	responsesConfig // the Responses API's reasoning secret and store (responses.go)
 }
 
 // loadConfig reads the configuration; it returns an error for any value it
@@ -123,6 +124,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.DefaultModel = p.str("DEFAULT_MODEL", bedrock.DefaultChatModel(c.Region))
 	c.modelConfig = loadModelConfig(&p)
 	c.observeConfig = loadObserveConfig(&p)
+	c.responsesConfig = loadResponsesConfig(&p)
 	c.LogLevel = slog.LevelInfo
 	if p.bool("DEBUG", false) {
 		c.LogLevel = slog.LevelDebug

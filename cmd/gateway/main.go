@@ -122,6 +122,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Observer:          obs.observer,
 		LogBodies:         cfg.LogBodies,
 		LogBodiesMaxBytes: cfg.LogBodiesMaxBytes,
+
+		ReasoningSecret: []byte(cfg.ReasoningSecret),
+		ResponseStore:   cfg.ResponseStore,
 	})
 	lc.ready.Store(true)
 	obs.started(initStart, time.Since(initStart))
