@@ -56,11 +56,13 @@ func apiRoutes(e *gin.Engine, prefix string) string {
 		if !strings.HasPrefix(r.Path, prefix+"/") {
 			continue
 		}
-		path := r.Path
-		if i := strings.IndexAny(path, ":*"); i >= 0 {
-			path = path[:i] + "{" + path[i+1:] + "}"
+		segs := strings.Split(r.Path, "/")
+		for i, seg := range segs {
+			if strings.HasPrefix(seg, ":") || strings.HasPrefix(seg, "*") {
+				segs[i] = "{" + seg[1:] + "}"
+			}
 		}
-		out = append(out, r.Method+" "+path)
+		out = append(out, r.Method+" "+strings.Join(segs, "/"))
 	}
 	return strings.Join(out, ", ")
 }
