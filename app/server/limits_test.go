@@ -85,3 +85,24 @@ func TestKeyTokensAndConcurrency(t *testing.T) {
 		t.Errorf("after the tokens of the minute were used: %d, remaining tokens %q; want 429 and 0", resp.StatusCode, resp.Header.Get("x-ratelimit-remaining-tokens"))
 	}
 }
+
+// TestKeyLimitsCoverAnthropic: the Anthropic routes count against the same
+// key limits.
+func TestKeyLimitsCoverAnthropic(t *testing.T) {
+	h := server.New(server.Options{
+		Auth:      auth.NewStatic(auth.NewKey("team-a", "sk-a")),
+		KeyLimits: map[string]server.KeyLimit{server.AnyKey: {RequestsPerMinute: 1}},
+		Catalogue: bedrock.NewStaticCatalogue(modelClaude),
+	})
+	codes := make([]int, 2)
+	for i := range codes {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/messages", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer sk-a")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		codes[i] = rec.Code
+	}
+	if codes[0] == http.StatusTooManyRequests || codes[1] != http.StatusTooManyRequests {
+		t.Errorf("two /messages requests at rpm=1: %v, want the second 429", codes)
+	}
+}

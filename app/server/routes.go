@@ -28,7 +28,7 @@ func (s *Server) routes(e *gin.Engine) {
 
 	// The Anthropic Messages API: an Anthropic client's base URL is the
 	// prefix without its /v1 (http://host:8080/api for /api/v1).
-	anthropicAPI := e.Group(s.opts.RoutePrefix, s.anthropicRoute(), s.limitBody(), s.deadline(), s.authenticate(), s.readBody())
+	anthropicAPI := e.Group(s.opts.RoutePrefix, s.anthropicRoute(), s.limitBody(), s.deadline(), s.authenticate(), s.readBody(), s.limitKeys())
 	anthropicAPI.POST("/messages", s.limitConcurrency(), s.handleMessages)
 	anthropicAPI.POST("/messages/count_tokens", s.limitConcurrency(), s.handleCountTokens)
 
