@@ -36,6 +36,7 @@ demo: build ## Run the gateway on 127.0.0.1 against the built-in Bedrock emulato
 	for i in $$(seq 50); do curl -s -o /dev/null http://127.0.0.1:$(EMULATOR_PORT)/ && break; sleep 0.1; done; \
 	echo; echo "Gateway on http://127.0.0.1:$(DEMO_PORT)/api/v1 (key: $(DEMO_KEY)). Try:"; \
 	echo "  curl -s http://127.0.0.1:$(DEMO_PORT)/api/v1/chat/completions -H 'Authorization: Bearer $(DEMO_KEY)' -H 'Content-Type: application/json' -d '{\"model\":\"us.anthropic.claude-haiku-4-5-20251001-v1:0\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'"; \
+	echo "  ANTHROPIC_BASE_URL=http://127.0.0.1:$(DEMO_PORT)/api ANTHROPIC_API_KEY=$(DEMO_KEY) claude -p Hello    # Claude Code"; \
 	echo; \
 	HOST=127.0.0.1 PORT=$(DEMO_PORT) API_KEY=$(DEMO_KEY) LOG_FORMAT=text \
 	AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true \
