@@ -42,56 +42,12 @@ func (s *Server) handleResponses(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	model, err := s.resolveModel(req.Model)
+	p, err := s.prepareResponse(c, &req)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	ex := exchange(c)
-	setModel(c, ex, model)
-	key := c.GetString(ctxKeyName)
-
-	// This request's input as items with ids, for the store.
-	input := req.Input.Items
-	if !req.Input.IsItems {
-		input = []openai.ResponseItem{{Type: "message", Role: "user", Content: openai.ItemContent{IsParts: true,
-			Parts: []openai.ItemPart{{Type: "input_text", Text: req.Input.Text}}}}}
-	}
-	input = withIDs(input)
-	full := input
-	if req.PreviousResponseID != "" {
-		prev, ok := s.store.context(key, req.PreviousResponseID)
-		if !ok {
-			s.writeError(c, errResponseNotFound(req.PreviousResponseID, "previous_response_id"))
-			return
-		}
-		full = append(prev, input...)
-	}
-	full, err = s.resolveReferences(key, full)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	resolved := req
-	resolved.Input = openai.ResponseInput{Items: full, IsItems: true}
-	if !req.Input.IsItems && req.PreviousResponseID == "" {
-		resolved.Input = req.Input
-	}
-
-	ctx := c.Request.Context()
-	rc, err := s.responses.Translate(ctx, &resolved, model)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	if len(rc.Dropped) > 0 {
-		c.Header(DroppedToolsHeader, strings.Join(rc.Dropped, ", "))
-		s.log.InfoContext(ctx, "hosted tools dropped", "tools", rc.Dropped, "request_id", ex.RequestID)
-	}
-	if len(rc.Warnings) > 0 {
-		c.Header(WarningHeader, strings.Join(rc.Warnings, "; "))
-		s.log.WarnContext(ctx, "responses request repaired", "warnings", rc.Warnings, "request_id", ex.RequestID)
-	}
+	ex, key, model, rc, input := exchange(c), p.key, p.model, p.call, p.input
 	bedrock.TagRequest(rc.Input, ex.RequestID)
 	base := responseBase(&req, model)
 	store := req.StoreOrDefault() && !s.opts.ResponseStore.Off
@@ -106,7 +62,7 @@ func (s *Server) handleResponses(c *gin.Context) {
 		return
 	}
 
-	ctx = bedrockContext(c, ex)
+	ctx := bedrockContext(c, ex)
 	upstreamStart := time.Now()
 	out, err := s.bedrock.Converse(ctx, rc.Input)
 	ex.Upstream = time.Since(upstreamStart)
@@ -119,6 +75,110 @@ func (s *Server) handleResponses(c *gin.Context) {
 	keep(resp)
 	setOverhead(c, ex)
 	c.JSON(http.StatusOK, resp)
+}
+
+// preparedResponse is a Responses request resolved and translated.
+type preparedResponse struct {
+	key   string // the API key's name, which owns stored responses
+	model bedrock.Model
+	call  *bedrock.ResponseCall
+	input []openai.ResponseItem // the request's own input items, with ids
+}
+
+// prepareResponse resolves the model, previous_response_id and item
+// references, translates the request for Bedrock and sets the headers naming
+// dropped tools and dropped reasoning.
+func (s *Server) prepareResponse(c *gin.Context, req *openai.CreateResponseRequest) (*preparedResponse, error) {
+	model, err := s.resolveModel(req.Model)
+	if err != nil {
+		return nil, err
+	}
+	ex := exchange(c)
+	setModel(c, ex, model)
+	p := &preparedResponse{key: c.GetString(ctxKeyName), model: model}
+
+	p.input = req.Input.Items
+	if !req.Input.IsItems {
+		p.input = []openai.ResponseItem{{Type: "message", Role: "user", Content: openai.ItemContent{IsParts: true,
+			Parts: []openai.ItemPart{{Type: "input_text", Text: req.Input.Text}}}}}
+	}
+	p.input = withIDs(p.input)
+	full := p.input
+	if req.PreviousResponseID != "" {
+		prev, ok := s.store.context(p.key, req.PreviousResponseID)
+		if !ok {
+			return nil, errResponseNotFound(req.PreviousResponseID, "previous_response_id")
+		}
+		full = append(prev, p.input...)
+	}
+	full, err = s.resolveReferences(p.key, full)
+	if err != nil {
+		return nil, err
+	}
+	resolved := *req
+	resolved.Input = openai.ResponseInput{Items: full, IsItems: true}
+	if !req.Input.IsItems && req.PreviousResponseID == "" {
+		resolved.Input = req.Input
+	}
+
+	ctx := c.Request.Context()
+	p.call, err = s.responses.Translate(ctx, &resolved, model)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.call.Dropped) > 0 {
+		c.Header(DroppedToolsHeader, strings.Join(p.call.Dropped, ", "))
+		s.log.InfoContext(ctx, "hosted tools dropped", "tools", p.call.Dropped, "request_id", ex.RequestID)
+	}
+	if len(p.call.Warnings) > 0 {
+		c.Header(WarningHeader, strings.Join(p.call.Warnings, "; "))
+		s.log.WarnContext(ctx, "responses request repaired", "warnings", p.call.Warnings, "request_id", ex.RequestID)
+	}
+	return p, nil
+}
+
+// handleResponseInputTokens serves POST {prefix}/responses/input_tokens:
+// Bedrock's CountTokens on the translated request where the model supports
+// it, else the gateway's estimate (X-Gateway-Token-Count: estimate).
+func (s *Server) handleResponseInputTokens(c *gin.Context) {
+	var req openai.CreateResponseRequest
+	if err := decodeJSON(c.Request.Body, &req); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	p, err := s.prepareResponse(c, &req)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	n, err := s.bedrock.CountConverseTokens(bedrockContext(c, exchange(c)), p.call.Input)
+	source := "bedrock"
+	if err != nil {
+		if !bedrock.CountTokensUnsupported(err) {
+			s.writeError(c, err)
+			return
+		}
+		b, _ := json.Marshal(struct {
+			System   any `json:"system"`
+			Messages any `json:"messages"`
+			Tools    any `json:"tools"`
+		}{req.Instructions, full(req.Input), req.Tools})
+		if n, err = s.tokenizer.Count(string(b)); err != nil {
+			s.writeError(c, err)
+			return
+		}
+		source = "estimate"
+	}
+	c.Header(TokenCountHeader, source)
+	c.JSON(http.StatusOK, openai.InputTokens{Object: "response.input_tokens", InputTokens: n})
+}
+
+// full is the input as the estimate counts it.
+func full(in openai.ResponseInput) any {
+	if in.IsItems {
+		return in.Items
+	}
+	return in.Text
 }
 
 // withIDs gives input items without one an id, as OpenAI lists them.

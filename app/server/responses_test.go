@@ -355,16 +355,17 @@ func TestResponsesStoreOff(t *testing.T) {
 	}
 }
 
+// TestResponsesStructuredOutput: text.format json_schema reaches Bedrock
+// as native structured output (outputConfig.textFormat) and the answer is
+// the output text.
 func TestResponsesStructuredOutput(t *testing.T) {
 	h := newHarness(t)
-	h.emu.Script(func(r bedrocktest.Request) *bedrocktest.Reply {
-		return &bedrocktest.Reply{ToolCalls: []bedrocktest.ToolCall{{Name: "person", Input: `{"name":"Ada","age":36}`}}}
-	})
 	r, err := h.responsesClient(testKey).New(context.Background(), responses.ResponseNewParams{
 		Input: inputText("Who?"),
 		Text: responses.ResponseTextConfigParam{Format: responses.ResponseFormatTextConfigUnionParam{OfJSONSchema: &responses.ResponseFormatTextJSONSchemaConfigParam{
-			Name:   "person",
-			Schema: map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}, "age": map[string]any{"type": "integer"}}},
+			Name: "person", Strict: openai.Bool(true),
+			Schema: map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}, "age": map[string]any{"type": "integer"}},
+				"required": []string{"name", "age"}, "additionalProperties": false},
 		}}},
 	})
 	if err != nil {
@@ -372,14 +373,18 @@ func TestResponsesStructuredOutput(t *testing.T) {
 	}
 	validateResponse(t, r)
 	var got struct {
-		Name string
-		Age  int
+		Name *string
+		Age  *int
 	}
-	if err := json.Unmarshal([]byte(r.OutputText()), &got); err != nil || got.Name != "Ada" || got.Age != 36 {
-		t.Errorf("output text %q: %v", r.OutputText(), err)
+	if err := json.Unmarshal([]byte(r.OutputText()), &got); err != nil || got.Name == nil || got.Age == nil {
+		t.Errorf("output text %q (%v), want JSON in the schema", r.OutputText(), err)
 	}
 	if r.Status != responses.ResponseStatusCompleted {
 		t.Errorf("status: got %q, want completed", r.Status)
+	}
+	body := converseBody(t, h.lastRequest(t, "Converse"))
+	if oc, _ := json.Marshal(body["outputConfig"]); !strings.Contains(string(oc), `"json_schema"`) || !strings.Contains(string(oc), `"person"`) {
+		t.Errorf("Bedrock's outputConfig: got %s, want the schema", oc)
 	}
 }
 
@@ -513,4 +518,25 @@ func (h *harness) get(tb testing.TB, path, key string) *http.Response {
 	}
 	tb.Cleanup(func() { resp.Body.Close() })
 	return resp
+}
+
+func TestResponsesInputTokens(t *testing.T) {
+	h := newHarness(t)
+	for _, tt := range []struct{ model, source string }{
+		{modelClaude, "bedrock"},                   // CountTokens supported
+		{"us.amazon.nova-2-lite-v1:0", "estimate"}, // not: the gateway estimates
+	} {
+		var httpResp *http.Response
+		n, err := h.responsesClient(testKey).InputTokens.Count(context.Background(), responses.InputTokenCountParams{
+			Model: openai.String(tt.model), Input: responses.InputTokenCountParamsInputUnion{OfString: openai.String("count these words please")},
+			Instructions: openai.String("Be brief."),
+		}, option.WithResponseInto(&httpResp))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.model, err)
+		}
+		openaitest.Validate(t, openaitest.InputTokens, []byte(n.RawJSON()))
+		if n.InputTokens <= 0 || httpResp.Header.Get(server.TokenCountHeader) != tt.source {
+			t.Errorf("%s: %d tokens from %q, want some from %s", tt.model, n.InputTokens, httpResp.Header.Get(server.TokenCountHeader), tt.source)
+		}
+	}
 }

@@ -19,6 +19,7 @@ func (s *Server) routes(e *gin.Engine) {
 	api := e.Group(s.opts.RoutePrefix, useEnvelope(openAIEnvelope), s.limitBody(), s.deadline(), s.authenticate(), s.readBody(), s.limitKeys())
 	api.POST("/chat/completions", s.limitConcurrency(), s.handleChat)
 	api.POST("/responses", s.limitConcurrency(), s.handleResponses)
+	api.POST("/responses/input_tokens", s.limitConcurrency(), s.handleResponseInputTokens)
 	api.GET("/responses/:id", s.handleGetResponse)
 	api.DELETE("/responses/:id", s.handleDeleteResponse)
 	api.GET("/responses/:id/input_items", s.handleResponseInputItems)

@@ -13,7 +13,7 @@ func TestUnknownURLNamesTheRoutes(t *testing.T) {
 		path      string
 		want, not string
 	}{
-		{"/api/v1/chat/complete", "The routes are: POST /api/v1/chat/completions, POST /api/v1/embeddings, POST /api/v1/messages, POST /api/v1/messages/count_tokens, GET /api/v1/models, GET /api/v1/models/{id}, POST /api/v1/responses, DELETE /api/v1/responses/{id}, GET /api/v1/responses/{id}, GET /api/v1/responses/{id}/input_items.", "lives under"},
+		{"/api/v1/chat/complete", "The routes are: POST /api/v1/chat/completions, POST /api/v1/embeddings, POST /api/v1/messages, POST /api/v1/messages/count_tokens, GET /api/v1/models, GET /api/v1/models/{id}, POST /api/v1/responses, DELETE /api/v1/responses/{id}, GET /api/v1/responses/{id}, GET /api/v1/responses/{id}/input_items, POST /api/v1/responses/input_tokens.", "lives under"},
 		{"/v1/chat/completions", "The API lives under /api/v1: POST /api/v1/chat/completions", "The routes are"},
 	}
 	for _, tt := range tests {
