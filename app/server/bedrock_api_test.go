@@ -324,6 +324,21 @@ func TestBedrockAPIErrors(t *testing.T) {
 			t.Errorf("got %v, want ThrottlingException", err)
 		}
 	})
+	t.Run("exception inside a stream", func(t *testing.T) {
+		out, err := h.bedrockClient(testKey).ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: aws.String(modelClaude), Messages: []types.Message{{Role: types.ConversationRoleUser,
+			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: `@emulate {"text":["a","b","c","d"],"stream_error":{"type":"modelStreamErrorException"},"stream_error_after":3}`}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := 0
+		for range out.GetStream().Events() {
+			events++
+		}
+		var mse *types.ModelStreamErrorException
+		if err := out.GetStream().Err(); !errors.As(err, &mse) || events == 0 {
+			t.Errorf("got %v after %d events, want ModelStreamErrorException after some", err, events)
+		}
+	})
 	t.Run("invalid body", func(t *testing.T) {
 		var ve *types.ValidationException
 		_, err := h.bedrockClient(testKey).InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: aws.String(modelClaude), Body: []byte(`{"messages":[]}`)})
