@@ -15,18 +15,21 @@ import (
 // whatever the Bedrock block index; the answer to a response_format tool is
 // streamed as content.
 type Stream struct {
-	call     *Call
-	chunk    openai.ChatCompletionChunk
-	tools    map[int32]int // Bedrock block index -> OpenAI tool index
-	jsonBlk  int32
-	nTools   int
-	reason   strings.Builder
-	nReason  int // reasoning characters streamed, for the usage estimate
-	jsonBuf  strings.Builder
-	finish   string
-	usage    *openai.Usage
-	tier     string
-	jsonDone bool
+	call    *Call
+	chunk   openai.ChatCompletionChunk
+	tools   map[int32]int // Bedrock block index -> OpenAI tool index
+	jsonBlk int32
+	nTools  int
+	reason  strings.Builder
+	nReason int // reasoning characters streamed, for the usage estimate
+	jsonBuf strings.Builder
+	finish  string
+	usage   *openai.Usage
+	tier    string
+	// trace and guardrailStop: a guardrail's intervention, for the log.
+	trace         *types.ConverseStreamTrace
+	guardrailStop bool
+	jsonDone      bool
 }
 
 // NewStream starts a conversion; id, model and created are repeated on every chunk.
@@ -124,12 +127,13 @@ func (s *Stream) Event(ev types.ConverseStreamOutput) *openai.ChatCompletionChun
 		d.Content = &out
 	case *types.ConverseStreamOutputMemberMessageStop:
 		s.finish = FinishReason(v.Value.StopReason)
+		s.guardrailStop = v.Value.StopReason == types.StopReasonGuardrailIntervened
 		if s.jsonBlk >= 0 && s.nTools == 0 && s.finish == "tool_calls" {
 			s.finish = "stop"
 		}
 		finish = &s.finish
 	case *types.ConverseStreamOutputMemberMetadata:
-		s.usage, s.tier = Usage(v.Value.Usage), ServedTier(v.Value.ServiceTier)
+		s.usage, s.tier, s.trace = Usage(v.Value.Usage), ServedTier(v.Value.ServiceTier), v.Value.Trace
 		AddReasoningTokens(s.usage, s.nReason)
 		return nil
 	default:

@@ -31,10 +31,16 @@ type Translator struct {
 	// MaxInputTokens (MAX_INPUT_TOKENS) caps a request's estimated input
 	// tokens times its n choices; 0 means DefaultMaxInputTokens.
 	MaxInputTokens int64
+	// PromptCacheTTL is the TTL of the cache points PromptCaching adds ("",
+	// 5m or 1h; PROMPT_CACHE_TTL). A 1h TTL, here or in a request's
+	// cache_control, becomes the default 5 minutes on models without it.
+	PromptCacheTTL string
 	// ServiceTiers is the Bedrock service tier (default, flex, priority)
 	// used when a request asks for none or for auto, keyed by catalogue id,
 	// foundation-model id or "*" (SERVICE_TIERS).
 	ServiceTiers map[string]string
+	// Guardrail is applied to every call when set.
+	Guardrail *Guardrail
 }
 
 // Call is an OpenAI request translated for Bedrock.
@@ -47,6 +53,8 @@ type Call struct {
 	JSONWrapped bool
 	// N is the number of choices requested.
 	N int
+	// GuardrailStreamMode is how ConverseStream applies the guardrail.
+	GuardrailStreamMode types.GuardrailStreamProcessingMode
 }
 
 // StreamInput returns the same call as a ConverseStream input.
@@ -63,6 +71,7 @@ func (c *Call) StreamInput() *bedrockruntime.ConverseStreamInput {
 		RequestMetadata:                   in.RequestMetadata,
 		ServiceTier:                       in.ServiceTier,
 		OutputConfig:                      in.OutputConfig,
+		GuardrailConfig:                   streamGuardrail(in.GuardrailConfig, c.GuardrailStreamMode),
 	}
 }
 
@@ -87,6 +96,9 @@ func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRe
 		return nil, err
 	}
 	in.ServiceTier = tier
+	if in.GuardrailConfig, call.GuardrailStreamMode, err = t.guardrail(req); err != nil {
+		return nil, err
+	}
 	extra, caching, err := extraFields(req)
 	if err != nil {
 		return nil, err
@@ -133,7 +145,7 @@ func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRe
 		conv.system = append(conv.system, &types.SystemContentBlockMemberText{
 			Value: fmt.Sprintf("Give your final answer by calling the %s tool.", call.JSONTool)})
 	}
-	caching.apply(conv)
+	caching.apply(conv, types.CacheTTL(t.PromptCacheTTL))
 	in.Messages = conv.turns
 	in.System = conv.system
 	in.ToolConfig = tools.config(req.Tools, q)
@@ -142,6 +154,9 @@ func (t *Translator) Translate(ctx context.Context, req *openai.ChatCompletionRe
 	}
 	if len(extra) > 0 {
 		in.AdditionalModelRequestFields = document.NewLazyDocument(extra)
+	}
+	if !q.cacheTTL1h {
+		fitCacheTTL(in)
 	}
 	if err := checkInputBudget(call, t.MaxInputTokens); err != nil {
 		return nil, err
@@ -417,12 +432,12 @@ func (t *Translator) caching(req cachingSwitch, q quirks) cachingSwitch {
 }
 
 // apply adds the cache points to the conversation.
-func (c cachingSwitch) apply(conv *conversation) {
+func (c cachingSwitch) apply(conv *conversation, ttl types.CacheTTL) {
 	if c.system && len(conv.system) > 0 {
-		conv.system = append(conv.system, &types.SystemContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault}})
+		conv.system = append(conv.system, &types.SystemContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault, Ttl: ttl}})
 	}
 	if c.messages {
-		addCachePointToLastUser(conv.turns)
+		addCachePointToLastUser(conv.turns, ttl)
 	}
 }
 
@@ -546,7 +561,7 @@ func cachePoint(cc *openai.CacheControl) types.CachePointBlock {
 	return cp
 }
 
-func addCachePointToLastUser(turns []types.Message) {
+func addCachePointToLastUser(turns []types.Message, ttl types.CacheTTL) {
 	for i := len(turns) - 1; i >= 0; i-- {
 		if turns[i].Role != types.ConversationRoleUser {
 			continue
@@ -557,7 +572,36 @@ func addCachePointToLastUser(turns []types.Message) {
 				return
 			}
 		}
-		turns[i].Content = append(c, &types.ContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault}})
+		turns[i].Content = append(c, &types.ContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault, Ttl: ttl}})
 		return
+	}
+}
+
+// fitCacheTTL drops a 1h TTL from every cache point, for the models that
+// only keep the cache 5 minutes (Bedrock refuses the 1h TTL there).
+func fitCacheTTL(in *bedrockruntime.ConverseInput) {
+	fit := func(cp *types.CachePointBlock) {
+		if cp.Ttl == types.CacheTTLOneHour {
+			cp.Ttl = ""
+		}
+	}
+	for _, b := range in.System {
+		if cp, ok := b.(*types.SystemContentBlockMemberCachePoint); ok {
+			fit(&cp.Value)
+		}
+	}
+	for _, m := range in.Messages {
+		for _, b := range m.Content {
+			if cp, ok := b.(*types.ContentBlockMemberCachePoint); ok {
+				fit(&cp.Value)
+			}
+		}
+	}
+	if in.ToolConfig != nil {
+		for _, tl := range in.ToolConfig.Tools {
+			if cp, ok := tl.(*types.ToolMemberCachePoint); ok {
+				fit(&cp.Value)
+			}
+		}
 	}
 }

@@ -53,6 +53,9 @@ func (s *Server) handleChat(c *gin.Context) {
 	results, err := s.bedrock.ConverseN(ctx, call.Input, call.N)
 	ex.Upstream = time.Since(upstreamStart)
 	for _, r := range results {
+		if trace, ok := bedrock.GuardrailIntervened(r); ok {
+			s.log.InfoContext(ctx, "guardrail intervened", "request_id", ex.RequestID, "model", ex.Model, "trace", trace)
+		}
 		if r != nil { // Bedrock bills the choices that succeeded
 			ex.Usage = ex.Usage.Add(openAIUsage(bedrock.Usage(r.Usage)))
 		}
@@ -136,7 +139,12 @@ func (s *Server) streamChat(c *gin.Context, call *bedrock.Call, model, id string
 	c.Status(http.StatusOK)
 	w := &sseWriter{w: c.Writer}
 	conv := call.NewStream(id, model, created)
-	defer func() { ex.Usage, ex.ServiceTier = openAIUsage(conv.Usage()), conv.Tier() }()
+	defer func() {
+		ex.Usage, ex.ServiceTier = openAIUsage(conv.Usage()), conv.Tier()
+		if trace, ok := conv.GuardrailIntervened(); ok {
+			s.log.InfoContext(ctx, "guardrail intervened", "request_id", ex.RequestID, "model", ex.Model, "trace", trace, "stream", true)
+		}
+	}()
 
 	for ev := range stream.Events() {
 		if err := w.chunk(conv.Event(ev)); err != nil {

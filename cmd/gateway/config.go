@@ -34,7 +34,14 @@ type config struct {
 	LogFormat      string
 	AllowedOrigins []string
 	PromptCaching  bool
-	MaxBodyBytes   int64
+	// PromptCacheTTL (PROMPT_CACHE_TTL) is the TTL of the cache points
+	// ENABLE_PROMPT_CACHING adds: 5m or 1h.
+	PromptCacheTTL string
+	// Guardrail (GUARDRAIL_ID, GUARDRAIL_VERSION, GUARDRAIL_TRACE,
+	// GUARDRAIL_STREAM_MODE, GUARDRAIL_ALLOW_REQUEST_OVERRIDE) is applied to
+	// chat calls when GUARDRAIL_ID is set.
+	Guardrail    bedrock.Guardrail
+	MaxBodyBytes int64
 
 	ImageFetch             bool
 	ImageFetchAllowPrivate bool
@@ -100,7 +107,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogFormat:      p.str("LOG_FORMAT", "json"),
 		AllowedOrigins: p.list("ALLOWED_ORIGINS", "*"),
 		PromptCaching:  p.bool("ENABLE_PROMPT_CACHING", false),
-		MaxBodyBytes:   int64(p.int("MAX_REQUEST_BYTES", 32<<20)),
+		PromptCacheTTL: p.str("PROMPT_CACHE_TTL", "5m"),
+		Guardrail: bedrock.Guardrail{ID: p.str("GUARDRAIL_ID", ""), Version: p.str("GUARDRAIL_VERSION", "DRAFT"),
+			Trace: p.str("GUARDRAIL_TRACE", "enabled"), StreamMode: p.str("GUARDRAIL_STREAM_MODE", "sync"),
+			AllowOverride: p.bool("GUARDRAIL_ALLOW_REQUEST_OVERRIDE", false)},
+		MaxBodyBytes: int64(p.int("MAX_REQUEST_BYTES", 32<<20)),
 
 		ImageFetch:             p.bool("IMAGE_FETCH", true),
 		ImageFetchAllowPrivate: p.bool("IMAGE_FETCH_ALLOW_PRIVATE", false),
@@ -133,6 +144,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			p.errs = append(p.errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", v))
 		}
+	}
+	if g := c.Guardrail; g.Trace != "enabled" && g.Trace != "disabled" && g.Trace != "enabled_full" || g.StreamMode != "sync" && g.StreamMode != "async" {
+		p.errs = append(p.errs, fmt.Errorf("GUARDRAIL_TRACE (%q) must be enabled, disabled or enabled_full and GUARDRAIL_STREAM_MODE (%q) sync or async", g.Trace, g.StreamMode))
+	}
+	if c.PromptCacheTTL != "5m" && c.PromptCacheTTL != "1h" {
+		p.errs = append(p.errs, fmt.Errorf("PROMPT_CACHE_TTL: %q is not 5m or 1h", c.PromptCacheTTL))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		p.errs = append(p.errs, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat))

@@ -88,3 +88,25 @@ func TestServiceTiersConfig(t *testing.T) {
 		t.Errorf("bad tier: got %v, want an error naming SERVICE_TIERS", err)
 	}
 }
+
+func TestPromptCacheTTLConfig(t *testing.T) {
+	if c, err := loadConfig(env("API_KEY", "k", "PROMPT_CACHE_TTL", "1h")); err != nil || c.PromptCacheTTL != "1h" {
+		t.Errorf("PROMPT_CACHE_TTL=1h: %v %q", err, c.PromptCacheTTL)
+	}
+	if _, err := loadConfig(env("API_KEY", "k", "PROMPT_CACHE_TTL", "2h")); err == nil || !strings.Contains(err.Error(), "PROMPT_CACHE_TTL") {
+		t.Errorf("PROMPT_CACHE_TTL=2h: got %v, want an error naming it", err)
+	}
+}
+
+func TestGuardrailConfig(t *testing.T) {
+	c, err := loadConfig(env("API_KEY", "k", "GUARDRAIL_ID", "gr-1", "GUARDRAIL_STREAM_MODE", "async", "GUARDRAIL_ALLOW_REQUEST_OVERRIDE", "true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := c.Guardrail; g.ID != "gr-1" || g.Version != "DRAFT" || g.Trace != "enabled" || g.StreamMode != "async" || !g.AllowOverride {
+		t.Errorf("guardrail config: %+v", g)
+	}
+	if _, err := loadConfig(env("API_KEY", "k", "GUARDRAIL_STREAM_MODE", "later")); err == nil || !strings.Contains(err.Error(), "GUARDRAIL_STREAM_MODE") {
+		t.Errorf("bad stream mode: got %v", err)
+	}
+}

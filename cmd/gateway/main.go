@@ -98,8 +98,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		WriteTimeout:   cfg.WriteTimeout,
 		Translator: &bedrock.Translator{
 			PromptCaching:  cfg.PromptCaching,
+			PromptCacheTTL: cfg.PromptCacheTTL,
 			MaxInputTokens: cfg.MaxInputTokens,
 			ServiceTiers:   cfg.ServiceTiers,
+			Guardrail:      &cfg.Guardrail,
 			Media: bedrock.NewMediaFetcher(bedrock.MediaOptions{
 				MaxBytes: cfg.ImageFetchMaxBytes, Timeout: cfg.ImageFetchTimeout,
 				AllowPrivate: cfg.ImageFetchAllowPrivate, AllowHTTP: cfg.ImageFetch, Proxy: cfg.ImageFetchProxy,

@@ -84,7 +84,7 @@ func parseAnthropic(body []byte, m Model, stream, countOnly bool) (*call, *apiEr
 	if aerr != nil {
 		return nil, aerr
 	}
-	c, aerr := validateConverse(req, m, stream)
+	c, aerr := validateConverse(req, m, stream, "")
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -17,12 +17,16 @@ func (e *Emulator) converse(x *exchange) {
 		writeError(x.w, &apiError{Type: "ResourceNotFoundException", Message: EndOfLifeMessage})
 		return
 	}
+	body, streamMode := x.req.Body, ""
+	if x.req.Operation == "ConverseStream" {
+		body, streamMode = splitStreamMode(body)
+	}
 	var req converseRequest
-	if err := decodeStrict(x.req.Body, &req); err != nil {
+	if err := decodeStrict(body, &req); err != nil {
 		writeError(x.w, bodyError(err, (*shapeError).converseMessage))
 		return
 	}
-	c, aerr := validateConverse(req, m, x.req.Operation == "ConverseStream")
+	c, aerr := validateConverse(req, m, x.req.Operation == "ConverseStream", streamMode)
 	if aerr != nil {
 		writeError(x.w, aerr)
 		return
@@ -64,11 +68,12 @@ func bodyError(err error, word func(*shapeError) string) *apiError {
 // Converse response wire types (protocols.md §1.3).
 
 type converseOutput struct {
-	Output      outputMessage `json:"output"`
-	StopReason  string        `json:"stopReason"`
-	Usage       usageJSON     `json:"usage"`
-	Metrics     metricsJSON   `json:"metrics"`
-	ServiceTier serviceTier   `json:"serviceTier"`
+	Output      outputMessage   `json:"output"`
+	StopReason  string          `json:"stopReason"`
+	Usage       usageJSON       `json:"usage"`
+	Metrics     metricsJSON     `json:"metrics"`
+	ServiceTier serviceTier     `json:"serviceTier"`
+	Trace       json.RawMessage `json:"trace,omitempty"`
 }
 
 type outputMessage struct {
@@ -160,6 +165,7 @@ func converseResponse(x *exchange, a *answer) converseOutput {
 	out.Usage = usageOf(a.usage)
 	out.Metrics.LatencyMs = sinceMs(x)
 	out.ServiceTier.Type = a.tier
+	out.Trace = a.trace
 	return out
 }
 

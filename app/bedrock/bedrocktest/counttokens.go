@@ -73,7 +73,7 @@ func (e *Emulator) countTokens(x *exchange) {
 	} else {
 		cv := req.Input.Converse
 		c, aerr = validateConverse(converseRequest{Messages: cv.Messages, System: cv.System, ToolConfig: cv.ToolConfig,
-			AdditionalModelRequestFields: cv.AdditionalModelRequestFields}, m, false)
+			AdditionalModelRequestFields: cv.AdditionalModelRequestFields}, m, false, "")
 	}
 	if aerr != nil {
 		writeError(x.w, aerr)

@@ -160,6 +160,12 @@
 // 4.5 and later). Responses and the stream's metadata event report the
 // serviceTier served.
 //
+// Guardrails: guardrailConfig must name GuardrailID (or its ARN) with a
+// numeric version or DRAFT, a valid trace and, on ConverseStream only, a
+// streamProcessingMode of sync or async. A prompt holding
+// GuardrailBlockedWord gets GuardrailMessage with stopReason
+// guardrail_intervened, and the trace when it is enabled.
+//
 // # Timing and cancellation
 //
 // Answers come at once unless WithLatency sets a delay. An instant answer

@@ -148,3 +148,73 @@ func sample(s map[string]any, depth int) any {
 	}
 	return nil
 }
+
+// The emulated guardrail: calls may name it with any numeric version or
+// DRAFT; it blocks prompts holding GuardrailBlockedWord.
+const (
+	GuardrailID          = "gr-emulated"
+	GuardrailBlockedWord = "forbidden"
+	// GuardrailMessage replaces the answer when the guardrail intervenes.
+	GuardrailMessage = "Sorry, the model cannot answer this question."
+)
+
+// checkGuardrail validates guardrailConfig as Bedrock does.
+func checkGuardrail(c *call) *apiError {
+	g := c.req.GuardrailConfig
+	if g == nil {
+		return nil
+	}
+	switch {
+	case g.GuardrailIdentifier == "":
+		return constraint(nil, "guardrailConfig.guardrailIdentifier", "")
+	case g.GuardrailVersion == "":
+		return constraint(nil, "guardrailConfig.guardrailVersion", "")
+	case g.Trace != "" && !slices.Contains([]string{"enabled", "disabled", "enabled_full"}, g.Trace):
+		return constraint(g.Trace, "guardrailConfig.trace", "Member must satisfy enum value set: [enabled, disabled, enabled_full]")
+	case c.streamMode != "" && c.streamMode != "sync" && c.streamMode != "async":
+		return constraint(c.streamMode, "guardrailConfig.streamProcessingMode", "Member must satisfy enum value set: [sync, async]")
+	case g.GuardrailIdentifier != GuardrailID && !strings.HasSuffix(g.GuardrailIdentifier, ":guardrail/"+GuardrailID):
+		return validation("The guardrail identifier or version provided in the request does not exist.")
+	case g.GuardrailVersion != "DRAFT" && strings.Trim(g.GuardrailVersion, "0123456789") != "":
+		return constraint(g.GuardrailVersion, "guardrailConfig.guardrailVersion", "Member must satisfy regular expression pattern: (([1-9][0-9]{0,7})|(DRAFT))")
+	}
+	return nil
+}
+
+// guardrailIntervenes reports whether the guardrail blocks the call's
+// prompt, and the trace Bedrock returns when the trace is on.
+func guardrailIntervenes(c *call, prompt string) (bool, json.RawMessage) {
+	g := c.req.GuardrailConfig
+	if g == nil || !strings.Contains(strings.ToLower(prompt), GuardrailBlockedWord) {
+		return false, nil
+	}
+	if g.Trace != "enabled" && g.Trace != "enabled_full" {
+		return true, nil
+	}
+	trace, _ := json.Marshal(map[string]any{"guardrail": map[string]any{"inputAssessment": map[string]any{GuardrailID: map[string]any{
+		"wordPolicy": map[string]any{"customWords": []any{map[string]any{"match": GuardrailBlockedWord, "action": "BLOCKED", "detected": true}}}}}}})
+	return true, trace
+}
+
+// splitStreamMode takes guardrailConfig.streamProcessingMode, a member of
+// ConverseStream's GuardrailStreamConfiguration only, out of a body, so the
+// rest decodes as a Converse request.
+func splitStreamMode(body []byte) ([]byte, string) {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil || top["guardrailConfig"] == nil {
+		return body, ""
+	}
+	var g map[string]json.RawMessage
+	if json.Unmarshal(top["guardrailConfig"], &g) != nil || g["streamProcessingMode"] == nil {
+		return body, ""
+	}
+	var mode string
+	_ = json.Unmarshal(g["streamProcessingMode"], &mode)
+	delete(g, "streamProcessingMode")
+	top["guardrailConfig"], _ = json.Marshal(g)
+	out, err := json.Marshal(top)
+	if err != nil {
+		return body, ""
+	}
+	return out, mode
+}

@@ -176,6 +176,7 @@ type answer struct {
 	stopReason string
 	usage      Usage
 	tier       string // the service tier reported as used
+	trace      json.RawMessage
 
 	delay          time.Duration
 	chunkDelay     time.Duration
@@ -240,6 +241,9 @@ func (e *Emulator) plan(c *call, req Request) (*answer, *apiError) {
 			tc.ID = "tooluse_" + base64.RawURLEncoding.EncodeToString([]byte(shortHash(fmt.Sprint(i, tc.Name, tc.Input))))[:22]
 		}
 		a.tools = append(a.tools, tc)
+	}
+	if blocked, trace := guardrailIntervenes(c, lastUserText(c.req.Messages)); blocked {
+		a.text, a.tools, a.reasoning, a.signature, a.stopReason, a.trace = []string{GuardrailMessage}, nil, "", "", "guardrail_intervened", trace
 	}
 	if len(a.text) == 0 && len(a.tools) == 0 {
 		e.defaultText(c, a)

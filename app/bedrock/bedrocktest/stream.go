@@ -75,7 +75,11 @@ func (e *Emulator) stream(x *exchange, a *answer) {
 	if !s.event("messageStop", obj{"stopReason": a.stopReason}) {
 		return
 	}
-	if !s.event("metadata", obj{"usage": usageOf(a.usage), "metrics": metricsJSON{LatencyMs: sinceMs(x)}, "serviceTier": serviceTier{Type: a.tier}}) {
+	md := obj{"usage": usageOf(a.usage), "metrics": metricsJSON{LatencyMs: sinceMs(x)}, "serviceTier": serviceTier{Type: a.tier}}
+	if a.trace != nil {
+		md["trace"] = a.trace
+	}
+	if !s.event("metadata", md) {
 		return
 	}
 	if a.streamErr != nil {

@@ -13,8 +13,9 @@ import (
 type call struct {
 	req        converseRequest
 	model      Model
-	thinking   bool // Anthropic extended thinking is enabled (with a budget)
-	thinkingOn bool // thinking is enabled or adaptive
+	thinking   bool   // Anthropic extended thinking is enabled (with a budget)
+	thinkingOn bool   // thinking is enabled or adaptive
+	streamMode string // ConverseStream's guardrailConfig.streamProcessingMode
 }
 
 // thinkingConfig is additionalModelRequestFields.thinking for Anthropic models.
@@ -26,14 +27,14 @@ type thinkingConfig struct {
 // validateConverse applies the checks Bedrock (and, behind it, the model
 // provider) makes, with messages worded like theirs. The order follows
 // Bedrock's: request shape, then conversation, then model-specific rules.
-func validateConverse(req converseRequest, m Model, stream bool) (*call, *apiError) {
+func validateConverse(req converseRequest, m Model, stream bool, streamMode string) (*call, *apiError) {
 	if !slices.Contains(m.OutputModalities, "TEXT") {
 		return nil, validation("This action doesn't support the model that you provided. Try again with a supported text or chat model.")
 	}
 	if stream && !m.Streaming {
 		return nil, validation("The model is unsupported for streaming. Try again with a model that supports streaming.")
 	}
-	c := &call{req: req, model: m}
+	c := &call{req: req, model: m, streamMode: streamMode}
 	checks := []func(*call) *apiError{
 		checkInferenceConfig,
 		checkSystem,
@@ -50,6 +51,9 @@ func validateConverse(req converseRequest, m Model, stream bool) (*call, *apiErr
 		if err := check(c); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkGuardrail(c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

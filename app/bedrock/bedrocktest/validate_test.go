@@ -176,7 +176,7 @@ func TestConverseValidation(t *testing.T) {
 			"system":[{"text":"be brief"},{"cachePoint":{"type":"default"}}],
 			"inferenceConfig":{"maxTokens":512,"topP":0.9,"stopSequences":["\n\nHuman:"]},
 			"toolConfig":{"tools":[{"toolSpec":{"name":"get_weather","description":"d","inputSchema":{"json":{"type":"object"}},"strict":true}},{"cachePoint":{"type":"default"}}],"toolChoice":{"tool":{"name":"get_weather"}}},
-			"guardrailConfig":{"guardrailIdentifier":"g","guardrailVersion":"1","trace":"enabled"},
+			"guardrailConfig":{"guardrailIdentifier":"gr-emulated","guardrailVersion":"1","trace":"enabled"},
 			"additionalModelRequestFields":{"top_k":200},"additionalModelResponseFieldPaths":["/stop_sequence"],
 			"promptVariables":{"v":{"text":"x"}},"requestMetadata":{"k":"v"},"performanceConfig":{"latency":"standard"},
 			"serviceTier":{"type":"default"},"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"name":"n","schema":"{}"}}}}}`},
