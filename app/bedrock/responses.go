@@ -77,9 +77,7 @@ func (t *ResponsesTranslator) Translate(ctx context.Context, req *openai.CreateR
 	if r := req.Reasoning; r != nil {
 		if r.Effort != nil {
 			switch e := *r.Effort; e {
-			case "xhigh":
-				chat.ReasoningEffort = "high"
-			case "none", "minimal", "low", "medium", "high":
+			case "none", "minimal", "low", "medium", "high", "xhigh":
 				chat.ReasoningEffort = e
 			default:
 				return nil, badRequest("reasoning.effort", "reasoning.effort must be one of none, minimal, low, medium, high, xhigh, got %q", e)
