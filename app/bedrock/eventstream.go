@@ -37,7 +37,7 @@ func (s *EventStream) Events() iter.Seq[types.ConverseStreamOutput] {
 			case ev, ok := <-events:
 				if !ok {
 					if err := s.stream.Err(); err != nil {
-						s.svc.streamException(s.ctx, err)
+						s.svc.streamException(s.ctx, "ConverseStream", err)
 						s.err = Classify(err)
 					}
 					return

@@ -2,10 +2,8 @@ package bedrock
 
 import (
 	"context"
-	"errors"
 	"iter"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -54,18 +52,9 @@ func (s *Service) InvokeModelStream(ctx context.Context, modelID string, body []
 			return &InvokeStream{svc: s, ctx: ctx, stream: stream, first: first}, nil
 		}
 		stream.Close()
-		s.invokeStreamException(ctx, err)
-		be := Classify(err)
-		if be == nil {
-			be = &Error{Kind: KindEmptyStream, Code: "EmptyStream", Err: errors.New("Bedrock closed the stream without an event")}
-		}
-		if attempt >= s.streamRetries || !be.Kind.Retryable() || ctx.Err() != nil {
+		s.streamException(ctx, "InvokeModelWithResponseStream", err)
+		if be := s.reopen(ctx, attempt, err); be != nil {
 			return nil, be
-		}
-		select {
-		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
-		case <-ctx.Done():
-			return nil, Classify(ctx.Err())
 		}
 	}
 }
@@ -78,13 +67,6 @@ func nextChunk(stream *bedrockruntime.InvokeModelWithResponseStreamEventStream) 
 		}
 	}
 	return nil, stream.Err()
-}
-
-// invokeStreamException reports an exception Bedrock sent inside an open stream.
-func (s *Service) invokeStreamException(ctx context.Context, err error) {
-	if err != nil && s.observe != nil {
-		s.observe(ctx, CallReport{Operation: "InvokeModelWithResponseStream", Err: err})
-	}
 }
 
 // Chunks yields the first chunk, then each chunk as Bedrock sends it, until
@@ -104,7 +86,7 @@ func (s *InvokeStream) Chunks() iter.Seq[[]byte] {
 			case ev, ok := <-events:
 				if !ok {
 					if err := s.stream.Err(); err != nil {
-						s.svc.invokeStreamException(s.ctx, err)
+						s.svc.streamException(s.ctx, "InvokeModelWithResponseStream", err)
 						s.err = Classify(err)
 					}
 					return

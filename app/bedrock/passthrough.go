@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -224,25 +223,12 @@ func (s *Service) RawStream(ctx context.Context, req *RawRequest) (*FrameStream,
 			err = first.err()
 		}
 		if errors.Is(err, io.EOF) {
-			err = &Error{Kind: KindEmptyStream, Code: "EmptyStream", Err: errors.New("Bedrock closed the stream without an event")}
+			err = nil // ended without an event
 		}
-		s.rawStreamException(ctx, req.Operation, err)
-		be := Classify(err)
-		if attempt >= s.streamRetries || !be.Kind.Retryable() || ctx.Err() != nil {
+		s.streamException(ctx, string(req.Operation), err)
+		if be := s.reopen(ctx, attempt, err); be != nil {
 			return nil, be
 		}
-		select {
-		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
-		case <-ctx.Done():
-			return nil, Classify(ctx.Err())
-		}
-	}
-}
-
-// rawStreamException reports an exception Bedrock sent inside a stream.
-func (s *Service) rawStreamException(ctx context.Context, op Operation, err error) {
-	if err != nil && s.observe != nil {
-		s.observe(ctx, CallReport{Operation: string(op), Err: err})
 	}
 }
 
@@ -369,7 +355,7 @@ func (fs *FrameStream) Frames() iter.Seq[Frame] {
 				return
 			case f.Exception != "":
 				err := f.err()
-				fs.svc.rawStreamException(fs.ctx, fs.op, err)
+				fs.svc.streamException(fs.ctx, string(fs.op), err)
 				fs.err = Classify(err)
 				yield(f)
 				return

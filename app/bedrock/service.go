@@ -92,10 +92,11 @@ func (s *Service) observeCall(ctx context.Context, in middleware.InitializeInput
 	return out, md, err
 }
 
-// streamException reports an exception Bedrock sent inside an open stream.
-func (s *Service) streamException(ctx context.Context, err error) {
+// streamException reports an exception Bedrock sent inside an open stream
+// of operation op.
+func (s *Service) streamException(ctx context.Context, op string, err error) {
 	if err != nil && s.observe != nil {
-		s.observe(ctx, CallReport{Operation: "ConverseStream", Err: err})
+		s.observe(ctx, CallReport{Operation: op, Err: err})
 	}
 }
 
@@ -163,19 +164,31 @@ func (s *Service) ConverseStream(ctx context.Context, in *bedrockruntime.Convers
 		}
 		err = stream.Err()
 		stream.Close()
-		s.streamException(ctx, err)
-		be := Classify(err)
-		if be == nil {
-			be = &Error{Kind: KindEmptyStream, Code: "EmptyStream", Err: errors.New("Bedrock closed the stream without an event")}
-		}
-		if attempt >= s.streamRetries || !be.Kind.Retryable() || ctx.Err() != nil {
+		s.streamException(ctx, "ConverseStream", err)
+		if be := s.reopen(ctx, attempt, err); be != nil {
 			return nil, be
 		}
-		select {
-		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
-		case <-ctx.Done():
-			return nil, Classify(ctx.Err())
-		}
+	}
+}
+
+// reopen decides, after the first frame of a stream failed with err (nil:
+// the stream ended without an event) on the given attempt, whether to open
+// the stream again. It returns the classified error to give up with, or nil
+// once the back-off (100 ms, doubling) has passed and another attempt may
+// start.
+func (s *Service) reopen(ctx context.Context, attempt int, err error) *Error {
+	be := Classify(err)
+	if be == nil {
+		be = &Error{Kind: KindEmptyStream, Code: "EmptyStream", Err: errors.New("Bedrock closed the stream without an event")}
+	}
+	if attempt >= s.streamRetries || !be.Kind.Retryable() || ctx.Err() != nil {
+		return be
+	}
+	select {
+	case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return Classify(ctx.Err())
 	}
 }
 
