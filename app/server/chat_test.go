@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	openaigo "github.com/openai/openai-go"
-	"github.com/openai/openai-go/option"
-	"github.com/openai/openai-go/packages/param"
-	"github.com/openai/openai-go/shared"
+	openaigo "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/param"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
@@ -141,10 +141,10 @@ func TestChatStreamWireFormat(t *testing.T) {
 	}
 }
 
-var weatherTool = openaigo.ChatCompletionToolParam{Function: shared.FunctionDefinitionParam{
+var weatherTool = openaigo.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
 	Name:       "get_weather",
 	Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}},
-}}
+})
 
 func TestChatTools(t *testing.T) {
 	h := newHarness(t)
@@ -158,7 +158,7 @@ func TestChatTools(t *testing.T) {
 		}}
 	})
 	p := userParams("weather in Paris and Oslo?")
-	p.Tools = []openaigo.ChatCompletionToolParam{weatherTool}
+	p.Tools = []openaigo.ChatCompletionToolUnionParam{weatherTool}
 	ctx := context.Background()
 
 	resp, err := h.client.Chat.Completions.New(ctx, p)
@@ -226,7 +226,7 @@ func TestChatReasoningMultiTurn(t *testing.T) {
 			ToolCalls: []bedrocktest.ToolCall{{ID: "tu_1", Name: "get_weather", Input: `{"city":"Paris"}`}}}
 	})
 	p := userParams("weather?")
-	p.Tools = []openaigo.ChatCompletionToolParam{weatherTool}
+	p.Tools = []openaigo.ChatCompletionToolUnionParam{weatherTool}
 	p.ReasoningEffort = shared.ReasoningEffortLow
 	p.MaxTokens = openaigo.Int(8000)
 	ctx := context.Background()

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	openaigo "github.com/openai/openai-go"
-	"github.com/openai/openai-go/option"
+	openaigo "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/openbedrock/gateway/app/openai/openaitest"
 	"github.com/openbedrock/gateway/app/server"

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	openaigo "github.com/openai/openai-go"
-	"github.com/openai/openai-go/option"
+	openaigo "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/openbedrock/gateway/app/auth"
 	"github.com/openbedrock/gateway/app/bedrock"

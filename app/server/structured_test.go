@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	openaigo "github.com/openai/openai-go"
-	"github.com/openai/openai-go/shared"
+	openaigo "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/shared"
 )
 
 // TestChatResponseFormatNative sends a json_schema response format to a
@@ -69,8 +69,8 @@ func TestChatStrictTools(t *testing.T) {
 	for model, want := range map[string]bool{modelClaude: true, "us.meta.llama3-3-70b-instruct-v1:0": false} {
 		p := userParams("weather?")
 		p.Model = model
-		p.Tools = []openaigo.ChatCompletionToolParam{{Function: shared.FunctionDefinitionParam{Name: "get_weather", Strict: openaigo.Bool(true),
-			Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{}, "additionalProperties": false}}}}
+		p.Tools = []openaigo.ChatCompletionToolUnionParam{openaigo.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_weather", Strict: openaigo.Bool(true),
+			Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{}, "additionalProperties": false}})}
 		if _, err := h.client.Chat.Completions.New(context.Background(), p); err != nil {
 			t.Fatalf("%s: %v", model, err)
 		}
