@@ -396,3 +396,36 @@ func TestBedrockAPIListings(t *testing.T) {
 		t.Errorf("got %v, %+v; want no application profiles", err, ips)
 	}
 }
+
+// TestBedrockAPIKeyLimits: the key limits hold on Bedrock's API too: the
+// tokens of a stream count, and a key over its limit gets Bedrock's 429
+// ThrottlingException, which the SDK raises, with Retry-After.
+func TestBedrockAPIKeyLimits(t *testing.T) {
+	h := newBedrockHarness(t, func(o *server.Options) {
+		o.KeyLimits = map[string]server.KeyLimit{server.AnyKey: {TokensPerMinute: 5}}
+	})
+	ctx := context.Background()
+	in := &bedrockruntime.ConverseStreamInput{ModelId: aws.String(modelClaude), Messages: []types.Message{{Role: types.ConversationRoleUser,
+		Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "a prompt of a few tokens"}}}}}
+	if got := converseStreamEvents(t, h.bedrockClient(testKey), in); len(got) < 4 {
+		t.Fatalf("first stream: %d events", len(got))
+	}
+	_, err := h.bedrockClient(testKey).Converse(ctx, &bedrockruntime.ConverseInput{ModelId: in.ModelId, Messages: in.Messages})
+	var te *types.ThrottlingException
+	if !errors.As(err, &te) || !strings.Contains(te.ErrorMessage(), "tokens per minute") {
+		t.Errorf("after the stream used the minute's tokens: %v, want ThrottlingException about tokens per minute", err)
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, h.url+"/bedrock/model/"+modelClaude+"/converse", strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	resp, err := h.https.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.HasPrefix(resp.Header.Get("X-Amzn-ErrorType"), "ThrottlingException") ||
+		resp.Header.Get("Retry-After") == "" || resp.Header.Get("x-ratelimit-remaining-tokens") != "0" {
+		t.Errorf("got %d %q, Retry-After %q, remaining tokens %q; want 429 ThrottlingException with Retry-After and 0",
+			resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), resp.Header.Get("Retry-After"), resp.Header.Get("x-ratelimit-remaining-tokens"))
+	}
+}

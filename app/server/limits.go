@@ -78,16 +78,26 @@ type keyUse struct {
 	active   int
 }
 
+// newKeyLimiter returns the limiter of limits; nil when there are none.
+func newKeyLimiter(limits map[string]KeyLimit) *keyLimiter {
+	if len(limits) == 0 {
+		return nil
+	}
+	return &keyLimiter{limits: limits, now: time.Now, use: map[string]*keyUse{}}
+}
+
 // limitKeys answers 429 rate_limit_exceeded with Retry-After when a key is
-// over its KeyLimit, and sets the x-ratelimit-* headers OpenAI clients read
-// on every response of a limited key. Tokens are counted when a request
-// ends, so a request that starts under the token limit may end over it;
-// the next one waits for the window to turn.
+// over its KeyLimit (a ThrottlingException on Bedrock's API), and sets the
+// x-ratelimit-* headers OpenAI clients read on every response of a limited
+// key. Every route group shares the server's one limiter, so a key's
+// budget is the same whichever API it calls. Tokens are counted when a
+// request ends, so a request that starts under the token limit may end
+// over it; the next one waits for the window to turn.
 func (s *Server) limitKeys() gin.HandlerFunc {
-	if len(s.opts.KeyLimits) == 0 {
+	l := s.keyLimiter
+	if l == nil {
 		return func(c *gin.Context) { c.Next() }
 	}
-	l := &keyLimiter{limits: s.opts.KeyLimits, now: time.Now, use: map[string]*keyUse{}}
 	return func(c *gin.Context) {
 		name := c.GetString(ctxKeyName)
 		lim, ok := l.limits[name]

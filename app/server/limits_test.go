@@ -106,3 +106,47 @@ func TestKeyLimitsCoverAnthropic(t *testing.T) {
 		t.Errorf("two /messages requests at rpm=1: %v, want the second 429", codes)
 	}
 }
+
+// TestKeyLimitsShareOneBudget: the OpenAI, Anthropic and Bedrock routes
+// draw on one budget per key, not one each.
+func TestKeyLimitsShareOneBudget(t *testing.T) {
+	h := server.New(server.Options{
+		Auth:      auth.NewStatic(auth.NewKey("team-a", "sk-a")),
+		KeyLimits: map[string]server.KeyLimit{server.AnyKey: {RequestsPerMinute: 3}},
+		Catalogue: bedrock.NewStaticCatalogue(modelClaude),
+	})
+	var codes []int
+	for _, r := range []struct{ method, path string }{
+		{http.MethodGet, "/api/v1/models"},
+		{http.MethodPost, "/api/v1/messages"},
+		{http.MethodGet, "/bedrock/foundation-models"},
+		{http.MethodGet, "/bedrock/inference-profiles"},
+	} {
+		req := httptest.NewRequest(r.method, r.path, strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer sk-a")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		codes = append(codes, rec.Code)
+	}
+	if codes[0] == http.StatusTooManyRequests || codes[1] == http.StatusTooManyRequests || codes[2] == http.StatusTooManyRequests ||
+		codes[3] != http.StatusTooManyRequests {
+		t.Errorf("four requests on three APIs at rpm=3: %v, want only the fourth 429", codes)
+	}
+}
+
+// TestKeyLimitsCoverResponses: POST /responses counts its tokens against
+// the key's tokens per minute.
+func TestKeyLimitsCoverResponses(t *testing.T) {
+	h := newHarness(t, func(o *server.Options) {
+		o.KeyLimits = map[string]server.KeyLimit{server.AnyKey: {TokensPerMinute: 5}}
+	})
+	body := `{"model":"` + modelClaude + `","input":"a prompt of a few tokens"}`
+	if resp := h.post(t, "/api/v1/responses", testKey, body); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first response: %d, want 200", resp.StatusCode)
+	}
+	resp := h.post(t, "/api/v1/responses", testKey, body)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("x-ratelimit-remaining-tokens") != "0" {
+		t.Errorf("after the tokens of the minute were used on /responses: %d, remaining tokens %q; want 429 and 0",
+			resp.StatusCode, resp.Header.Get("x-ratelimit-remaining-tokens"))
+	}
+}

@@ -35,7 +35,7 @@ func (s *Server) routes(e *gin.Engine) {
 
 	// Bedrock's own API (bedrock_api.go): an AWS SDK's endpoint, or Claude
 	// Code's ANTHROPIC_BEDROCK_BASE_URL, is the prefix.
-	br := e.Group(s.opts.BedrockPrefix, s.bedrockRoute(), s.limitBody(), s.deadline(), s.authenticateBedrock(), s.readBody())
+	br := e.Group(s.opts.BedrockPrefix, s.bedrockRoute(), s.limitBody(), s.deadline(), s.authenticateBedrock(), s.readBody(), s.limitKeys())
 	br.POST("/model/*rest", s.limitConcurrency(), s.handleBedrockRuntime)
 	br.GET("/foundation-models", s.handleFoundationModels)
 	br.GET("/inference-profiles", s.handleInferenceProfiles)

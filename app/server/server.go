@@ -145,7 +145,9 @@ type Server struct {
 	started  time.Time
 	requests atomic.Int64
 	slots    chan struct{} // nil: no concurrency cap
-	bedrock  *bedrock.Service
+	// keyLimiter enforces KeyLimits on every route group; nil: none.
+	keyLimiter *keyLimiter
+	bedrock    *bedrock.Service
 	// routeList names the API's routes for unknown URLs (apiRoutes).
 	routeList string
 	// tokenizer estimates count_tokens for models Bedrock cannot count.
@@ -202,6 +204,7 @@ func New(o Options) http.Handler {
 	}
 	s.responses = &bedrock.ResponsesTranslator{Chat: s.opts.Translator, Sealer: bedrock.NewReasoningSealer(o.ReasoningSecret)}
 	s.store = newResponseStore(o.ResponseStore)
+	s.keyLimiter = newKeyLimiter(o.KeyLimits)
 	if o.MaxConcurrent > 0 {
 		s.slots = make(chan struct{}, o.MaxConcurrent)
 	}
