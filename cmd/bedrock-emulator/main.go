@@ -1,11 +1,18 @@
 // Command bedrock-emulator serves the Bedrock emulator of package
 // bedrocktest on a TCP address, for the local demo and the benchmark:
 //
-//	bedrock-emulator -addr 127.0.0.1:4000 [-latency 0] [-chunk-delay 0]
+//	bedrock-emulator -addr 127.0.0.1:4000 [-latency 0] [-chunk-delay 0] [-faults SPEC]
 //	export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:4000
 //	export AWS_ENDPOINT_URL_BEDROCK=http://127.0.0.1:4000
 //
-// It serves until SIGINT or SIGTERM.
+// -faults makes it fail at random the way Bedrock and the network do
+// (bedrocktest.Faults): each runtime request draws at most one fault, with
+// the probability given per kind; a stall takes its length and a throttle
+// its burst length after a colon, and seed=N fixes the draws:
+//
+//	bedrock-emulator -faults reset=0.05,reset-stream=0.01,truncate=0.02,stall=0.01:2s,throttle=0.1:3,seed=1
+//
+// It serves until SIGINT or SIGTERM, then prints the faults it injected.
 package main
 
 import (
@@ -13,8 +20,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
@@ -37,13 +47,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:4000", "listen address (host:port; port 0 picks a free one)")
 	latency := fs.Duration("latency", 0, "delay before every answer, e.g. 200ms")
 	chunkDelay := fs.Duration("chunk-delay", 0, "delay between stream events, e.g. 20ms")
+	faultSpec := fs.String("faults", "", "random faults, e.g. reset=0.05,reset-stream=0.01,truncate=0.02,stall=0.01:2s,throttle=0.1:3,seed=1")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("parse flags: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	srv, err := bedrocktest.Start(*addr, bedrocktest.WithLatency(*latency), bedrocktest.WithChunkDelay(*chunkDelay))
+	faults, err := bedrocktest.ParseFaults(*faultSpec)
+	if err != nil {
+		return fmt.Errorf("parse -faults: %w", err)
+	}
+	opts := []bedrocktest.Option{bedrocktest.WithLatency(*latency), bedrocktest.WithChunkDelay(*chunkDelay)}
+	if *faultSpec != "" {
+		opts = append(opts, bedrocktest.WithFaults(faults))
+	}
+	srv, err := bedrocktest.Start(*addr, opts...)
 	if err != nil {
 		return fmt.Errorf("start emulator: %w", err)
 	}
@@ -51,6 +70,25 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if _, err := fmt.Fprintf(stdout, "bedrock emulator listening on %s\n", srv.URL); err != nil {
 		return fmt.Errorf("print URL: %w", err)
 	}
+	if *faultSpec != "" {
+		fmt.Fprintf(stdout, "injecting faults: %s\n", faults) // best effort, like the report below
+	}
 	<-ctx.Done()
+	if *faultSpec != "" {
+		fmt.Fprintf(stdout, "faults injected: %s\n", injected(srv.FaultsInjected()))
+	}
 	return nil
+}
+
+// injected formats the fault counts in a stable order.
+func injected(n map[bedrocktest.FaultKind]int) string {
+	kinds := slices.Sorted(maps.Keys(n))
+	parts := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, n[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " ")
 }

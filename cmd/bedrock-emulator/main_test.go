@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 )
 
 func TestRunServesUntilCancelled(t *testing.T) {
@@ -71,6 +74,7 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{"bad duration", []string{"-latency", "soon"}, "parse flags"},
 		{"stray argument", []string{"extra"}, "unexpected arguments"},
 		{"bad address", []string{"-addr", "127.0.0.1:99999"}, "start emulator"},
+		{"bad faults", []string{"-faults", "reset=lots"}, "parse -faults"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,5 +83,51 @@ func TestRunRejectsBadArguments(t *testing.T) {
 				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestRunInjectsFaults(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-faults", "throttle=1,seed=3"}, pw)
+		pw.Close()
+		done <- err
+	}()
+	lines := bufio.NewScanner(pr)
+	next := func() string {
+		if !lines.Scan() {
+			t.Fatalf("run's output ended: %v", lines.Err())
+		}
+		return lines.Text()
+	}
+	url, _ := strings.CutPrefix(next(), "bedrock emulator listening on ")
+	if got, want := next(), "injecting faults: throttle=1,seed=3"; got != want {
+		t.Errorf("second line = %q, want %q", got, want)
+	}
+
+	rt := bedrockruntime.New(bedrockruntime.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(url),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "SECRET", ""),
+		RetryMaxAttempts: 1,
+	})
+	_, err := rt.Converse(context.Background(), &bedrockruntime.ConverseInput{
+		ModelId:  aws.String("anthropic.claude-haiku-4-5-20251001-v1:0"),
+		Messages: []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "hi"}}}},
+	})
+	var te *types.ThrottlingException
+	if !errors.As(err, &te) {
+		t.Errorf("Converse error = %v, want ThrottlingException", err)
+	}
+
+	cancel()
+	if got, want := next(), "faults injected: throttle=1"; got != want {
+		t.Errorf("last line = %q, want %q", got, want)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("run returned %v", err)
 	}
 }

@@ -315,7 +315,7 @@ func (e *Emulator) invokeAnthropic(x *exchange, m Model) {
 		writeError(x.w, aerr)
 		return
 	}
-	if !e.wait(x.r.Context(), a.delay) {
+	if !e.wait(x.r.Context(), a.delay) || !e.inject(x, a) {
 		return
 	}
 	if a.err != nil {
@@ -385,7 +385,7 @@ func (e *Emulator) streamAnthropic(x *exchange, a *answer, msg anthropic.Respons
 	x.w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	x.w.Header().Set("X-Amzn-Bedrock-Content-Type", "application/json")
 	x.w.WriteHeader(http.StatusOK)
-	s := &streamWriter{e: e, x: x, a: a, enc: eventstream.NewEncoder(), rc: http.NewResponseController(x.w)}
+	s := &streamWriter{e: e, x: x, a: a, enc: eventstream.NewEncoder(), rc: http.NewResponseController(x.w), fault: a.fault}
 	if err := s.rc.Flush(); err != nil {
 		e.cancellations.Add(1)
 		return

@@ -36,7 +36,7 @@ func (e *Emulator) converse(x *exchange) {
 		writeError(x.w, aerr)
 		return
 	}
-	if !e.wait(x.r.Context(), a.delay) {
+	if !e.wait(x.r.Context(), a.delay) || !e.inject(x, a) {
 		return
 	}
 	if a.err != nil {

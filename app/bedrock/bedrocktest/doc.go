@@ -97,14 +97,15 @@
 //	@emulate {"delay_ms":500,"chunk_delay_ms":50}
 //	@emulate {"error":{"type":"ThrottlingException","message":"slow down"}}
 //	@emulate {"stream_error":{"type":"modelStreamErrorException"},"stream_error_after":3}
+//	@emulate {"fault":{"kind":"truncate","after":3}}
 //	@emulate-error ThrottlingException optional message
 //
 // The JSON members are text (a string or a list of chunks), reasoning,
 // signature, redacted_reasoning (base64), tool_calls [{id, name, input}]
 // (input is an object or a string holding one), stop_reason, usage
 // {input_tokens, output_tokens, cache_read, cache_write}, delay_ms,
-// chunk_delay_ms, error {type, message}, stream_error {type, message} and
-// stream_error_after. Unknown members are a ValidationException, so typos show.
+// chunk_delay_ms, error {type, message}, stream_error {type, message},
+// stream_error_after and fault {kind, after, stall_ms} (see Faults). Unknown members are a ValidationException, so typos show.
 // Directive lines are left out of the echoed text.
 //
 // # Embeddings
@@ -165,6 +166,22 @@
 // streamProcessingMode of sync or async. A prompt holding
 // GuardrailBlockedWord gets GuardrailMessage with stopReason
 // guardrail_intervened, and the trace when it is enabled.
+//
+// # Faults
+//
+// The emulator fails the way Bedrock and the network between do, on request
+// (Reply.Fault, or a "fault" directive) or at random (WithFaults, the
+// -faults flag of cmd/bedrock-emulator): FaultReset resets the connection
+// (TCP RST) before any response byte; FaultResetStream resets it after
+// Fault.After stream events, FaultTruncate sends half of the next frame and
+// closes the connection (smithy-go then sees the stream end cleanly, without
+// its metadata event); FaultStall sends nothing for Fault.Stall, before a
+// plain answer or in the middle of a stream; FaultThrottle answers 429
+// ThrottlingException "Too many requests, please wait before trying again.".
+// Throttle(n, d) throttles the next n runtime requests and all of them for
+// d, as a burst does; Faults.ThrottleBurst makes each drawn throttle one.
+// Random draws are seeded (Faults.Seed). FaultsInjected counts the faults.
+// Without faults configured or asked for, nothing changes.
 //
 // # Timing and cancellation
 //

@@ -76,6 +76,15 @@ func (e *Emulator) invokeModel(x *exchange) {
 	if !e.wait(x.r.Context(), reply.Delay) {
 		return
 	}
+	if f := reply.Fault; f != nil {
+		if aerr := f.check(false); aerr != nil {
+			writeError(x.w, aerr)
+			return
+		}
+		if !e.failBefore(x, f) {
+			return
+		}
+	}
 	if reply.Error != nil {
 		writeError(x.w, scripted(reply.Error, m.ARN()))
 		return

@@ -32,6 +32,8 @@ type Emulator struct {
 
 	cancellations atomic.Int64
 	seq           atomic.Uint64
+
+	faultState
 }
 
 // Option configures an Emulator.
@@ -200,6 +202,15 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := &exchange{w: w, r: r, req: req, start: start}
+	if f := e.drawFault(rt.op); f != nil {
+		if !f.midStream(isStream(rt.op)) {
+			if !e.failBefore(x, f) {
+				return
+			}
+		} else {
+			x.fault = f
+		}
+	}
 	switch rt.op {
 	case "Converse", "ConverseStream":
 		e.converse(x)
@@ -224,6 +235,8 @@ type exchange struct {
 	r     *http.Request
 	req   Request
 	start time.Time
+	// fault is a mid-stream fault drawn for this request (Faults).
+	fault *Fault
 }
 
 // wait sleeps for d unless the client goes away first; then it counts a

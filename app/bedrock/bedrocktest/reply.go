@@ -42,6 +42,9 @@ type Reply struct {
 	// ... after this many events; 0 means 2 (messageStart and the first delta),
 	// negative means before the first event.
 	StreamErrorAfter int
+	// Fault injects a failure into the answer (a connection reset, a
+	// truncated frame, a stall, a throttle), in place of one WithFaults drew.
+	Fault *Fault
 }
 
 // ToolCall is one tool call the model makes.
@@ -88,6 +91,13 @@ type directive struct {
 	Error            *errorDir `json:"error"`
 	StreamError      *errorDir `json:"stream_error"`
 	StreamErrorAfter int       `json:"stream_error_after"`
+	Fault            *faultDir `json:"fault"`
+}
+
+type faultDir struct {
+	Kind    FaultKind `json:"kind"`
+	After   int       `json:"after"`
+	StallMS int       `json:"stall_ms"`
 }
 
 type errorDir struct {
@@ -163,6 +173,9 @@ func decodeDirective(js string) (*Reply, error) {
 	if d.StreamError != nil {
 		r.StreamError = &Error{Type: d.StreamError.Type, Message: d.StreamError.Message}
 	}
+	if d.Fault != nil {
+		r.Fault = &Fault{Kind: d.Fault.Kind, After: d.Fault.After, Stall: time.Duration(d.Fault.StallMS) * time.Millisecond}
+	}
 	return r, nil
 }
 
@@ -183,6 +196,7 @@ type answer struct {
 	err            *apiError
 	streamErr      *apiError
 	streamErrAfter int
+	fault          *Fault
 }
 
 func (a *answer) fullText() string { return strings.Join(a.text, "") }
@@ -210,6 +224,7 @@ func (e *Emulator) plan(c *call, req Request) (*answer, *apiError) {
 		delay:          r.Delay,
 		chunkDelay:     e.chunkDelay,
 		streamErrAfter: r.StreamErrorAfter,
+		fault:          r.Fault,
 		tier:           servedTier(c.req),
 	}
 	if r.ChunkDelay > 0 {

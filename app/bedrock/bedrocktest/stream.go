@@ -15,7 +15,7 @@ import (
 func (e *Emulator) stream(x *exchange, a *answer) {
 	x.w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	x.w.WriteHeader(http.StatusOK)
-	s := &streamWriter{e: e, x: x, a: a, enc: eventstream.NewEncoder(), rc: http.NewResponseController(x.w)}
+	s := &streamWriter{e: e, x: x, a: a, enc: eventstream.NewEncoder(), rc: http.NewResponseController(x.w), fault: a.fault}
 	if err := s.rc.Flush(); err != nil {
 		e.cancellations.Add(1)
 		return
@@ -98,6 +98,8 @@ type streamWriter struct {
 	enc *eventstream.Encoder
 	rc  *http.ResponseController
 	n   int // events sent
+	// fault is the mid-stream fault still to inject, if any.
+	fault *Fault
 }
 
 // event sends one event, first waiting the chunk delay or sending the
@@ -117,6 +119,9 @@ func (s *streamWriter) event(eventType string, payload any) bool {
 	}
 	msg.Headers.Set(":message-type", eventstream.StringValue("event"))
 	msg.Headers.Set(":event-type", eventstream.StringValue(eventType))
+	if s.fault != nil && s.n >= s.fault.after() && !s.failMidStream(msg) {
+		return false
+	}
 	if !s.write(msg) {
 		return false
 	}
