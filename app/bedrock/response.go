@@ -56,7 +56,13 @@ func AddReasoningTokens(u *openai.Usage, reasoningChars int) {
 	if u == nil || reasoningChars == 0 {
 		return
 	}
-	u.CompletionTokensDetails = &openai.CompletionTokensDetails{ReasoningTokens: min((reasoningChars+3)/4, u.CompletionTokens)}
+	u.CompletionTokensDetails = &openai.CompletionTokensDetails{ReasoningTokens: reasoningTokens(reasoningChars, u.CompletionTokens)}
+}
+
+// reasoningTokens is the estimate of AddReasoningTokens, shared with the
+// Responses usage so both APIs report the same count for the same answer.
+func reasoningTokens(reasoningChars, outputTokens int) int {
+	return min((reasoningChars+3)/4, outputTokens)
 }
 
 // AddUsage adds b to a (for n > 1 choices).

@@ -68,6 +68,7 @@ func (t *ResponsesTranslator) Translate(ctx context.Context, req *openai.CreateR
 		TopP:                req.TopP,
 		MaxCompletionTokens: req.MaxOutputTokens,
 		ParallelToolCalls:   req.ParallelToolCalls,
+		ServiceTier:         req.ServiceTier,
 		Stream:              req.Stream,
 		Extra:               req.Extra,
 	}

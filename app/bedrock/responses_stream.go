@@ -32,6 +32,8 @@ type ResponseStream struct {
 	blocks map[int32]*outBlock
 	stop   types.StopReason
 	usage  *types.TokenUsage
+	tier   string // the service tier Bedrock served, "" until it says
+	nRsn   int    // reasoning characters, for the reasoning-token estimate
 	ended  bool
 }
 
@@ -197,6 +199,7 @@ func (s *ResponseStream) ContentBlockDelta(ev types.ContentBlockDeltaEvent) {
 				return
 			}
 			b.text.WriteString(r.Value)
+			s.nRsn += len(r.Value)
 			if s.call.Summary {
 				s.emit(openai.ReasoningSummaryTextDeltaEvent{EventHeader: s.header("response.reasoning_summary_text.delta"), ItemID: b.item.ID, OutputIndex: b.index, Delta: r.Value})
 			} else {
@@ -296,8 +299,10 @@ func (s *ResponseStream) close(b *outBlock, status string) {
 // MessageStop records the stop reason.
 func (s *ResponseStream) MessageStop(ev types.MessageStopEvent) { s.stop = ev.StopReason }
 
-// Metadata records the usage.
-func (s *ResponseStream) Metadata(ev types.ConverseStreamMetadataEvent) { s.usage = ev.Usage }
+// Metadata records the usage and the service tier.
+func (s *ResponseStream) Metadata(ev types.ConverseStreamMetadataEvent) {
+	s.usage, s.tier = ev.Usage, ServedTier(ev.ServiceTier)
+}
 
 // Finish closes what is still open and returns the events ending the
 // stream: response.completed, or response.incomplete when the model hit
@@ -318,7 +323,7 @@ func (s *ResponseStream) Finish() []openai.StreamEvent {
 	s.closeOpen(status)
 	r := s.snapshot(status)
 	r.IncompleteDetails = details
-	r.Usage = ResponseUsage(s.usage)
+	s.settle(r)
 	r.OutputText = joinOutputText(r.Output)
 	if status == "completed" {
 		now := s.now().Unix()
@@ -350,10 +355,22 @@ func (s *ResponseStream) Fail(code, message string) []openai.StreamEvent {
 	s.emit(openai.ErrorEvent{EventHeader: s.header("error"), Code: &c, Message: message})
 	r := s.snapshot("failed")
 	r.Error = &openai.ResponseError{Code: code, Message: message}
-	r.Usage = ResponseUsage(s.usage)
+	s.settle(r)
 	s.resp = *r
 	s.emit(openai.ResponseLifecycleEvent{EventHeader: s.header("response.failed"), Response: r})
 	return s.out
+}
+
+// settle sets what is known once Bedrock is done: the usage and the tier
+// that served the response (OpenAI answers "auto" with the tier it used).
+func (s *ResponseStream) settle(r *openai.Response) {
+	r.Usage = ResponseUsage(s.usage, s.nRsn)
+	switch {
+	case s.tier != "":
+		r.ServiceTier = s.tier
+	case r.ServiceTier == "auto":
+		r.ServiceTier = "default"
+	}
 }
 
 // closeOpen closes the blocks Bedrock left open, in output order.
@@ -374,6 +391,10 @@ func (s *ResponseStream) Response() *openai.Response { return &s.resp }
 // Usage is the usage Bedrock reported, nil before the metadata event.
 func (s *ResponseStream) Usage() *types.TokenUsage { return s.usage }
 
+// Tier is the service tier Bedrock reported serving the stream on, "" when
+// it reported none.
+func (s *ResponseStream) Tier() string { return s.tier }
+
 // toolRef maps a Bedrock tool name back to the client's tool.
 func (c *ResponseCall) toolRef(name string) ToolRef {
 	if ref, ok := c.Tools[name]; ok {
@@ -384,17 +405,20 @@ func (c *ResponseCall) toolRef(name string) ToolRef {
 
 // ResponseUsage maps Bedrock token usage to the Responses usage; input
 // tokens include the cache reads and writes, as OpenAI counts them.
-func ResponseUsage(u *types.TokenUsage) *openai.ResponseUsage {
+// Bedrock reports no reasoning count: reasoning_tokens is estimated from
+// the reasoningChars of reasoning text, as the chat usage is.
+func ResponseUsage(u *types.TokenUsage, reasoningChars int) *openai.ResponseUsage {
 	if u == nil {
 		return &openai.ResponseUsage{}
 	}
 	in, out := int(aws.ToInt32(u.InputTokens)), int(aws.ToInt32(u.OutputTokens))
 	read, write := int(aws.ToInt32(u.CacheReadInputTokens)), int(aws.ToInt32(u.CacheWriteInputTokens))
 	return &openai.ResponseUsage{
-		InputTokens:        in + read + write,
-		InputTokensDetails: openai.InputTokensDetails{CachedTokens: read, CacheWriteTokens: write},
-		OutputTokens:       out,
-		TotalTokens:        in + read + write + out,
+		InputTokens:         in + read + write,
+		InputTokensDetails:  openai.InputTokensDetails{CachedTokens: read, CacheWriteTokens: write},
+		OutputTokens:        out,
+		OutputTokensDetails: openai.OutputTokensDetails{ReasoningTokens: reasoningTokens(reasoningChars, out)},
+		TotalTokens:         in + read + write + out,
 	}
 }
 
@@ -448,7 +472,7 @@ func (c *ResponseCall) Complete(out *bedrockruntime.ConverseOutput, base openai.
 		}
 	}
 	s.MessageStop(types.MessageStopEvent{StopReason: out.StopReason})
-	s.usage = out.Usage
+	s.usage, s.tier = out.Usage, ServedTier(out.ServiceTier)
 	s.Finish()
 	return s.Response()
 }

@@ -70,7 +70,7 @@ func (s *Server) handleResponses(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	ex.Usage = openAIUsage(bedrock.Usage(out.Usage))
+	ex.Usage, ex.ServiceTier = openAIUsage(bedrock.Usage(out.Usage)), bedrock.ServedTier(out.ServiceTier)
 	resp := rc.Complete(out, base, newID)
 	keep(resp)
 	setOverhead(c, ex)
@@ -293,7 +293,7 @@ func (s *Server) streamResponse(c *gin.Context, rc *bedrock.ResponseCall, base o
 	c.Status(http.StatusOK)
 	w := &eventWriter{w: c.Writer}
 	enc := rc.NewResponseStream(base, newID)
-	defer func() { ex.Usage = openAIUsage(bedrock.Usage(enc.Usage())) }()
+	defer func() { ex.Usage, ex.ServiceTier = openAIUsage(bedrock.Usage(enc.Usage())), enc.Tier() }()
 
 	if err := w.send(enc.Start()); err != nil {
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -538,5 +539,64 @@ func TestResponsesInputTokens(t *testing.T) {
 		if n.InputTokens <= 0 || httpResp.Header.Get(server.TokenCountHeader) != tt.source {
 			t.Errorf("%s: %d tokens from %q, want some from %s", tt.model, n.InputTokens, httpResp.Header.Get(server.TokenCountHeader), tt.source)
 		}
+	}
+}
+
+// TestResponsesReasoningTokens checks usage.output_tokens_details.reasoning_tokens,
+// plain and streamed, against the chat completion of the same answer:
+// Bedrock reports no reasoning count, so both APIs use the one estimate
+// (four characters a token, at most the output tokens).
+func TestResponsesReasoningTokens(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	reasoning := strings.Repeat("think ", 40) // 240 characters
+	for _, tt := range []struct {
+		name         string
+		outputTokens int
+		want         int64
+	}{
+		{"estimated", 100, 60},
+		{"capped at the output tokens", 20, 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			prompt := fmt.Sprintf("Why?\n@emulate {\"reasoning\":%q,\"signature\":\"sig\",\"text\":\"42\",\"usage\":{\"input_tokens\":10,\"output_tokens\":%d}}", reasoning, tt.outputTokens)
+			params := responses.ResponseNewParams{Input: inputText(prompt), Reasoning: shared.ReasoningParam{Effort: shared.ReasoningEffortLow}}
+			plain, err := h.responsesClient(testKey).New(ctx, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			validateResponse(t, plain)
+			events, err := streamEvents(t, h, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			streamed := events[len(events)-1].Response
+
+			cp := userParams(prompt)
+			cp.ReasoningEffort = shared.ReasoningEffortLow
+			chat, err := h.client.Chat.Completions.New(ctx, cp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+			stream := h.client.Chat.Completions.NewStreaming(ctx, cp)
+			var acc openai.ChatCompletionAccumulator
+			for stream.Next() {
+				acc.AddChunk(stream.Current())
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatal(err)
+			}
+			for name, got := range map[string]int64{
+				"responses":          plain.Usage.OutputTokensDetails.ReasoningTokens,
+				"responses streamed": streamed.Usage.OutputTokensDetails.ReasoningTokens,
+				"chat":               chat.Usage.CompletionTokensDetails.ReasoningTokens,
+				"chat streamed":      acc.Usage.CompletionTokensDetails.ReasoningTokens,
+			} {
+				if got != tt.want {
+					t.Errorf("%s: reasoning_tokens %d, want %d", name, got, tt.want)
+				}
+			}
+		})
 	}
 }
