@@ -285,6 +285,16 @@ func (s *Store) Status() Status {
 	return st
 }
 
+// Names returns the names of the loaded keys, sorted, for metric labels. The
+// slice is shared and never changes (callers must not modify it); a refresh
+// that loads keys makes a new one, so comparing slices tells a new load.
+func (s *Store) Names() []string {
+	if ks := s.keys.Load(); ks != nil {
+		return ks.names
+	}
+	return nil
+}
+
 // jitter spreads d by ±10%.
 func jitter(d time.Duration) time.Duration {
 	spread := int64(d) / 5

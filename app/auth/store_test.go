@@ -310,3 +310,21 @@ func TestAuthenticateDoesNotAllocate(t *testing.T) {
 		t.Errorf("Authenticate allocates %.0f times per call, want 0", n)
 	}
 }
+
+func TestNamesFollowRefresh(t *testing.T) {
+	sm := &fakeSecrets{stages: map[string]string{stageCurrent: `{"team-b":"k2","team-a":"k1"}`}}
+	s, _ := newTestStore(t, sm, Options{})
+	if got := strings.Join(s.Names(), ","); got != "team-a,team-b" {
+		t.Errorf("Names() = %s, want team-a,team-b", got)
+	}
+	sm.set(map[string]string{stageCurrent: `{"team-c":"k3"}`}, nil)
+	if err := s.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.Names(), ","); got != "team-c" {
+		t.Errorf("Names() after a refresh = %s, want team-c", got)
+	}
+	if got := NewStatic(NewKey("b", "x"), NewKey("a", "y"), NewKey("b", "z")).Names(); strings.Join(got, ",") != "a,b" {
+		t.Errorf("Static Names() = %v, want [a b]", got)
+	}
+}

@@ -24,6 +24,12 @@
 // (any other id is "other"), key names (never keys), route patterns (never
 // raw paths), HTTP statuses, Bedrock operations and exception types.
 //
+// Key names come from the API-key store (the names of a secret's keys,
+// "default" for an unnamed key) and are re-read at each key refresh; the
+// first MaxKeyNames of them (METRICS_MAX_KEY_NAMES, sorted) are labels of
+// their own, the rest share "other", and usage with authentication off is
+// "none". Requests, tokens and cost are counted per key name.
+//
 // # Cost
 //
 // End prices the exchange's tokens with cost.Prices. A model without a

@@ -8,8 +8,17 @@ import (
 	"github.com/openbedrock/gateway/app/cost"
 )
 
-// Other is the model label of ids the catalogue does not list.
+// Other is the model label of ids the catalogue does not list, and the key
+// label of key names beyond Options.MaxKeyNames.
 const Other = "other"
+
+// NoKey is the key label of usage without a key name: authentication is
+// off (DISABLE_AUTH).
+const NoKey = "none"
+
+// DefaultMaxKeyNames is how many key names get a label of their own when
+// Options.MaxKeyNames is zero (METRICS_MAX_KEY_NAMES).
+const DefaultMaxKeyNames = 100
 
 // Catalogue is what the observers read from the model catalogue: the listed
 // models (the only model label values) and the refresh counters.
@@ -29,6 +38,15 @@ type Options struct {
 	// KeyRefreshes reports the API-key store's reads and failed reads
 	// (auth.Store.Status); nil reports zeros.
 	KeyRefreshes func() (refreshes, failures int64)
+	// KeyNames returns the configured key names, sorted (auth.Store.Names,
+	// re-read at every key refresh). The key label takes the first
+	// MaxKeyNames of them, and Other for the rest. A returned slice must
+	// never change: a new slice (after a refresh) rebuilds the label set.
+	// nil admits names in the order they are first seen, up to MaxKeyNames.
+	KeyNames func() []string
+	// MaxKeyNames bounds the key label's values; zero means
+	// DefaultMaxKeyNames.
+	MaxKeyNames int
 	// Version and Runtime label gateway_info.
 	Version, Runtime string
 }
@@ -38,11 +56,27 @@ type Options struct {
 type Pricing struct {
 	opts   Options
 	listed *SeriesCache[string, bool]
+
+	keys atomic.Pointer[keyLabels] // from KeyNames
+	// seen and seenCount admit key names as first seen when KeyNames is nil.
+	seen      *SeriesCache[string, bool]
+	seenMu    sync.Mutex
+	seenCount int
+}
+
+// keyLabels is the key label set built from one KeyNames slice.
+type keyLabels struct {
+	src []string
+	set map[string]bool
 }
 
 // NewPricing returns the shared part of an observer configured by o.
 func NewPricing(o Options) *Pricing {
-	return &Pricing{opts: o, listed: NewSeriesCache(func(string) bool { return true })}
+	if o.MaxKeyNames <= 0 {
+		o.MaxKeyNames = DefaultMaxKeyNames
+	}
+	always := func(string) bool { return true }
+	return &Pricing{opts: o, listed: NewSeriesCache(always), seen: NewSeriesCache(always)}
 }
 
 // Options returns the options the observer was made with.
@@ -68,6 +102,54 @@ func (p *Pricing) ModelLabel(id string) string {
 		}
 	}
 	return Other
+}
+
+// KeyLabel bounds a key name: one of the first MaxKeyNames configured
+// names is itself, another name Other, and no name (authentication off)
+// NoKey. It allocates only when the configured names change.
+func (p *Pricing) KeyLabel(name string) string {
+	if name == "" {
+		return NoKey
+	}
+	if p.opts.KeyNames == nil {
+		return p.seenKeyLabel(name)
+	}
+	names := p.opts.KeyNames()
+	kl := p.keys.Load()
+	if kl == nil || !sameSlice(kl.src, names) {
+		kl = &keyLabels{src: names, set: make(map[string]bool, min(len(names), p.opts.MaxKeyNames))}
+		for _, n := range names[:min(len(names), p.opts.MaxKeyNames)] {
+			kl.set[n] = true
+		}
+		p.keys.Store(kl)
+	}
+	if kl.set[name] {
+		return name
+	}
+	return Other
+}
+
+// seenKeyLabel admits names as they come, up to MaxKeyNames.
+func (p *Pricing) seenKeyLabel(name string) string {
+	if p.seen.Has(name) {
+		return name
+	}
+	p.seenMu.Lock()
+	defer p.seenMu.Unlock()
+	if p.seen.Has(name) {
+		return name
+	}
+	if p.seenCount >= p.opts.MaxKeyNames {
+		return Other
+	}
+	p.seenCount++
+	p.seen.Get(name)
+	return name
+}
+
+// sameSlice reports whether a and b are the same slice, not merely equal.
+func sameSlice(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // Price sets ex.Cost and ex.CostKnown from its usage.

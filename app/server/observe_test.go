@@ -44,6 +44,13 @@ type observedHarness struct {
 
 func newObservedHarness(tb testing.TB, configure ...func(*server.Options)) *observedHarness {
 	tb.Helper()
+	return newObservedHarnessWith(tb, metrics.Options{}, configure...)
+}
+
+// newObservedHarnessWith is newObservedHarness with the key-name options
+// of mo (KeyNames, MaxKeyNames).
+func newObservedHarnessWith(tb testing.TB, mo metrics.Options, configure ...func(*server.Options)) *observedHarness {
+	tb.Helper()
 	prices, err := cost.DefaultPrices()
 	if err != nil {
 		tb.Fatal(err)
@@ -55,7 +62,8 @@ func newObservedHarness(tb testing.TB, configure ...func(*server.Options)) *obse
 	}}})
 	delete(prices.Tokens.Models, modelLlama)
 	catalogue := bedrock.NewStaticCatalogue(modelClaude, modelTitan)
-	reg, obs, err := prom.NewRegistry(metrics.Options{Prices: prices, Region: "us-east-1", Catalogue: catalogue, Version: "test", Runtime: "server"})
+	reg, obs, err := prom.NewRegistry(metrics.Options{Prices: prices, Region: "us-east-1", Catalogue: catalogue, Version: "test", Runtime: "server",
+		KeyNames: mo.KeyNames, MaxKeyNames: mo.MaxKeyNames})
 	if err != nil {
 		tb.Fatal(err)
 	}

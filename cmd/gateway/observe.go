@@ -22,6 +22,9 @@ type observeConfig struct {
 	LogBodiesMaxBytes int
 	// PricesFile (PRICES_FILE) replaces entries of the embedded price table.
 	PricesFile string
+	// MaxKeyNames (METRICS_MAX_KEY_NAMES) is how many key names get a
+	// metric label or EMF dimension value of their own; the rest share "other".
+	MaxKeyNames int
 }
 
 // loadObserveConfig reads the observability variables; loadConfig calls it.
@@ -31,6 +34,10 @@ func loadObserveConfig(p *parser) observeConfig {
 		LogBodies:         p.bool("LOG_BODIES", false),
 		LogBodiesMaxBytes: p.int("LOG_BODIES_MAX_BYTES", 4096),
 		PricesFile:        p.str("PRICES_FILE", ""),
+		MaxKeyNames:       p.int("METRICS_MAX_KEY_NAMES", metrics.DefaultMaxKeyNames),
+	}
+	if c.MaxKeyNames <= 0 {
+		p.errs = append(p.errs, fmt.Errorf("METRICS_MAX_KEY_NAMES: %d must be positive", c.MaxKeyNames))
 	}
 	if c.LogBodiesMaxBytes <= 0 {
 		p.errs = append(p.errs, fmt.Errorf("LOG_BODIES_MAX_BYTES: %d must be positive", c.LogBodiesMaxBytes))
@@ -52,7 +59,11 @@ func metricsOptions(cfg config, catalogue server.Catalogue, authn server.Authent
 	if err != nil {
 		return metrics.Options{}, fmt.Errorf("PRICES_FILE: %w", err)
 	}
-	o := metrics.Options{Prices: prices, Region: cfg.Region, Catalogue: catalogue, Version: version, Runtime: runtimeName}
+	o := metrics.Options{Prices: prices, Region: cfg.Region, Catalogue: catalogue, MaxKeyNames: cfg.MaxKeyNames,
+		Version: version, Runtime: runtimeName}
+	if n, ok := authn.(interface{ Names() []string }); ok {
+		o.KeyNames = n.Names
+	}
 	if st, ok := authn.(interface{ Status() auth.Status }); ok {
 		o.KeyRefreshes = func() (int64, int64) {
 			s := st.Status()

@@ -128,14 +128,14 @@ func TestObserveConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MetricsAddr != "127.0.0.1:9090" || c.LogBodies || c.LogBodiesMaxBytes != 4096 || c.PricesFile != "" {
+	if c.MetricsAddr != "127.0.0.1:9090" || c.LogBodies || c.LogBodiesMaxBytes != 4096 || c.PricesFile != "" || c.MaxKeyNames != 100 {
 		t.Errorf("defaults: %+v", c.observeConfig)
 	}
-	c, err = loadConfig(get("LOG_BODIES", "yes", "LOG_BODIES_MAX_BYTES", "100", "METRICS_ADDR", ":9100"))
-	if err != nil || !c.LogBodies || c.LogBodiesMaxBytes != 100 || c.MetricsAddr != ":9100" {
+	c, err = loadConfig(get("LOG_BODIES", "yes", "LOG_BODIES_MAX_BYTES", "100", "METRICS_ADDR", ":9100", "METRICS_MAX_KEY_NAMES", "5"))
+	if err != nil || !c.LogBodies || c.LogBodiesMaxBytes != 100 || c.MetricsAddr != ":9100" || c.MaxKeyNames != 5 {
 		t.Errorf("got %+v, %v", c.observeConfig, err)
 	}
-	for _, bad := range [][]string{{"LOG_BODIES_MAX_BYTES", "0"}, {"LOG_BODIES", "maybe"}, {"LOG_BODIES_MAX_BYTES", "lots"}} {
+	for _, bad := range [][]string{{"LOG_BODIES_MAX_BYTES", "0"}, {"LOG_BODIES", "maybe"}, {"LOG_BODIES_MAX_BYTES", "lots"}, {"METRICS_MAX_KEY_NAMES", "0"}} {
 		if _, err := loadConfig(get(bad...)); err == nil || !strings.Contains(err.Error(), bad[0]) {
 			t.Errorf("%s=%s: got %v, want an error naming it", bad[0], bad[1], err)
 		}

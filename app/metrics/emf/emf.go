@@ -29,7 +29,11 @@ const DefaultNamespace = "OpenBedrock/Gateway"
 //   - Route, Status: Requests, Latency, Overhead (ms)
 //   - Model: UpstreamLatency, TimeToFirstToken (ms, streams), and with
 //     tokens InputTokens, OutputTokens, CostUSD
-//   - KeyName: InputTokens, OutputTokens, CostUSD
+//   - KeyName: Requests (requests authenticated with a key), and with
+//     tokens InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens,
+//     CostUSD; the key name is bounded as the Prometheus label is (the
+//     configured names up to METRICS_MAX_KEY_NAMES, then "other"; "none"
+//     with authentication off)
 //   - ExceptionType: BedrockErrors
 //   - none: CacheReadTokens, CacheWriteTokens, UnknownCost (1 when the model
 //     has no price), BedrockRetries; KeyRefreshes, KeyRefreshFailures,
@@ -125,6 +129,7 @@ var (
 	emfUpstreamMetric = emfMetric{"UpstreamLatency", "Milliseconds"}
 	emfTTFTMetric     = emfMetric{"TimeToFirstToken", "Milliseconds"}
 	emfUsageMetrics   = []emfMetric{{"InputTokens", "Count"}, {"OutputTokens", "Count"}, {"CostUSD", "None"}}
+	emfKeyMetrics     = []emfMetric{{"InputTokens", "Count"}, {"OutputTokens", "Count"}, {"CacheReadTokens", "Count"}, {"CacheWriteTokens", "Count"}, {"CostUSD", "None"}}
 	emfTotalMetrics   = []emfMetric{{"CacheReadTokens", "Count"}, {"CacheWriteTokens", "Count"}, {"UnknownCost", "Count"}, {"BedrockRetries", "Count"}}
 	emfErrorMetrics   = []emfMetric{{"BedrockErrors", "Count"}}
 	emfRefreshMetrics = []emfMetric{{"KeyRefreshes", "Count"}, {"KeyRefreshFailures", "Count"}, {"ModelRefreshes", "Count"}, {"ModelRefreshFailures", "Count"}}
@@ -166,7 +171,10 @@ func (e *Observer) End(ex *metrics.Exchange) {
 		Stream:           ex.Stream,
 	}
 	dirs := []emfDirective{e.directive([]string{"Route", "Status"}, emfRequestMetrics)}
-	var totals []emfMetric
+	var totals, perKey []emfMetric
+	if ex.Key != "" {
+		perKey = append(perKey, emfRequestMetrics[0]) // Requests
+	}
 	if model := e.pricing.ModelLabel(ex.Model); model != "" {
 		line.Model = model
 		up, retries := ms(ex.Upstream), ex.Retries()
@@ -179,10 +187,6 @@ func (e *Observer) End(ex *metrics.Exchange) {
 		}
 		totals = append(totals, emfTotalMetrics[3]) // BedrockRetries
 		if u := ex.Usage; u.Input+u.Output+u.CacheRead+u.CacheWrite > 0 {
-			line.KeyName = ex.Key
-			if line.KeyName == "" {
-				line.KeyName = "none" // authentication off
-			}
 			unknown, usd := 0, ex.Cost
 			if !ex.CostKnown {
 				unknown = 1
@@ -190,10 +194,14 @@ func (e *Observer) End(ex *metrics.Exchange) {
 			line.InputTokens, line.OutputTokens, line.CacheReadTokens, line.CacheWriteTokens = &u.Input, &u.Output, &u.CacheRead, &u.CacheWrite
 			line.CostUSD, line.UnknownCost = &usd, &unknown
 			perModel = append(perModel, emfUsageMetrics...)
-			dirs = append(dirs, e.directive([]string{"KeyName"}, emfUsageMetrics))
+			perKey = append(perKey, emfKeyMetrics...)
 			totals = append(totals, emfTotalMetrics[:3]...)
 		}
 		dirs = append(dirs, e.directive([]string{"Model"}, perModel))
+	}
+	if len(perKey) > 0 {
+		line.KeyName = e.pricing.KeyLabel(ex.Key)
+		dirs = append(dirs, e.directive([]string{"KeyName"}, perKey))
 	}
 	if kr, kf, mr, mf, changed := e.refreshDeltas(); changed {
 		line.KeyRefreshes, line.KeyRefreshFailures, line.ModelRefreshes, line.ModelRefreshFailures = &kr, &kf, &mr, &mf

@@ -185,3 +185,65 @@ func TestEMFOtherModel(t *testing.T) {
 		t.Error("the unlisted id leaked into the line")
 	}
 }
+
+// directives returns a line's dimension sets, each with its metric names.
+func directives(tb testing.TB, l emfLine) map[string][]string {
+	tb.Helper()
+	out := map[string][]string{}
+	for _, d := range l["_aws"].(map[string]any)["CloudWatchMetrics"].([]any) {
+		dir := d.(map[string]any)
+		var dims []string
+		for _, dim := range dir["Dimensions"].([]any)[0].([]any) {
+			dims = append(dims, dim.(string))
+		}
+		var names []string
+		for _, m := range dir["Metrics"].([]any) {
+			names = append(names, m.(map[string]any)["Name"].(string))
+		}
+		out[strings.Join(dims, ",")] = names
+	}
+	return out
+}
+
+// TestEMFPerKey checks the KeyName metric set: requests of every
+// authenticated request, tokens and cost with usage, names past the cap as
+// "other".
+func TestEMFPerKey(t *testing.T) {
+	var out bytes.Buffer
+	o := testOptions(t)
+	o.KeyNames = func() []string { return []string{"alice", "bob"} }
+	o.MaxKeyNames = 1
+	e := emf.New(&out, "", o)
+	e.End(chatExchange(listed, "alice", cost.Usage{Input: 1000, Output: 100, CacheRead: 10, CacheWrite: 20}))
+	e.End(&metrics.Exchange{Route: "/api/v1/models", Status: 200, Key: "bob"})
+	e.End(&metrics.Exchange{Route: "/api/v1/models", Status: 401})
+
+	lines := parseEMF(t, out.String())
+	if len(lines) != 3 {
+		t.Fatalf("got %d lines, want 3:\n%s", len(lines), out.String())
+	}
+	want := "Requests,InputTokens,OutputTokens,CacheReadTokens,CacheWriteTokens,CostUSD"
+	if got := strings.Join(directives(t, lines[0])["KeyName"], ","); got != want {
+		t.Errorf("KeyName metrics %s, want %s", got, want)
+	}
+	checks := []struct {
+		line int
+		key  string
+		want any
+	}{
+		{0, "KeyName", "alice"}, {0, "Requests", 1.0}, {0, "CacheReadTokens", 10.0}, {0, "CacheWriteTokens", 20.0},
+		{1, "KeyName", metrics.Other}, {1, "Requests", 1.0}, {1, "InputTokens", nil},
+		{2, "KeyName", nil},
+	}
+	for _, c := range checks {
+		if got := lines[c.line][c.key]; got != c.want {
+			t.Errorf("line %d %s = %v, want %v", c.line, c.key, got, c.want)
+		}
+	}
+	if got := strings.Join(directives(t, lines[1])["KeyName"], ","); got != "Requests" {
+		t.Errorf("KeyName metrics without usage %s, want Requests", got)
+	}
+	if _, ok := directives(t, lines[2])["KeyName"]; ok {
+		t.Error("an unauthenticated request has a KeyName metric set")
+	}
+}

@@ -30,6 +30,7 @@ type Observer struct {
 	pricing *metrics.Pricing
 
 	requests    *prometheus.CounterVec
+	keyRequests *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	overhead    *prometheus.HistogramVec
 	ttft        *prometheus.HistogramVec
@@ -44,11 +45,12 @@ type Observer struct {
 	initTime    prometheus.Gauge
 	startTime   prometheus.Gauge
 
-	reqs   *metrics.SeriesCache[reqKey, reqSeries]
-	usage  *metrics.SeriesCache[usageKey, usageSeries]
-	models *metrics.SeriesCache[string, prometheus.Observer]
-	calls  *metrics.SeriesCache[callKey, callSeries]
-	errs   *metrics.SeriesCache[errKey, prometheus.Counter]
+	reqs    *metrics.SeriesCache[reqKey, reqSeries]
+	keyReqs *metrics.SeriesCache[string, prometheus.Counter]
+	usage   *metrics.SeriesCache[usageKey, usageSeries]
+	models  *metrics.SeriesCache[string, prometheus.Observer]
+	calls   *metrics.SeriesCache[callKey, callSeries]
+	errs    *metrics.SeriesCache[errKey, prometheus.Counter]
 }
 
 type reqKey struct {
@@ -85,6 +87,8 @@ func New(reg prometheus.Registerer, o metrics.Options) (*Observer, error) {
 		pricing: metrics.NewPricing(o),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_requests_total",
 			Help: "Requests served, by route pattern, HTTP status and model."}, []string{"route", "status", "model"}),
+		keyRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_key_requests_total",
+			Help: "Requests authenticated with an API key, by key name (\"other\" past METRICS_MAX_KEY_NAMES names)."}, []string{"key"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_request_duration_seconds",
 			Help: "Request duration, by route pattern and model.", Buckets: latencyBuckets}, []string{"route", "model"}),
 		overhead: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_overhead_seconds",
@@ -118,6 +122,7 @@ func New(reg prometheus.Registerer, o metrics.Options) (*Observer, error) {
 			overhead: p.overhead.WithLabelValues(metrics.RouteLabel(k.route)),
 		}
 	})
+	p.keyReqs = metrics.NewSeriesCache(func(key string) prometheus.Counter { return p.keyRequests.WithLabelValues(key) })
 	p.usage = metrics.NewSeriesCache(func(k usageKey) usageSeries {
 		return usageSeries{
 			input:      p.tokens.WithLabelValues(k.model, k.key, "input"),
@@ -137,7 +142,7 @@ func New(reg prometheus.Registerer, o metrics.Options) (*Observer, error) {
 	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_info", Help: "Version and runtime of the gateway; always 1.",
 		ConstLabels: prometheus.Labels{"version": o.Version, "runtime": o.Runtime}})
 	info.Set(1)
-	cs := []prometheus.Collector{p.requests, p.duration, p.overhead, p.ttft, p.upstream, p.tokens, p.cost, p.unknownCost,
+	cs := []prometheus.Collector{p.requests, p.keyRequests, p.duration, p.overhead, p.ttft, p.upstream, p.tokens, p.cost, p.unknownCost,
 		p.errors, p.retries, p.inFlight, p.streams, p.initTime, p.startTime, info,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_api_key_refreshes_total",
 			Help: "Reads of the API keys from SSM or Secrets Manager, the first included."},
@@ -225,11 +230,15 @@ func (p *Observer) End(ex *metrics.Exchange) {
 	if ex.Stream && ex.TTFT > 0 {
 		p.models.Get(model).Observe(ex.TTFT.Seconds())
 	}
+	key := p.pricing.KeyLabel(ex.Key)
+	if ex.Key != "" {
+		p.keyReqs.Get(key).Inc()
+	}
 	u := ex.Usage
 	if u == (cost.Usage{}) {
 		return
 	}
-	s := p.usage.Get(usageKey{model, ex.Key})
+	s := p.usage.Get(usageKey{model, key})
 	s.input.Add(float64(u.Input))
 	s.output.Add(float64(u.Output))
 	s.cacheRead.Add(float64(u.CacheRead))

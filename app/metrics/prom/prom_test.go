@@ -262,3 +262,66 @@ func BenchmarkPrometheusRequest(b *testing.B) {
 		p.End(ex)
 	}
 }
+
+// TestPrometheusPerKey checks requests, tokens and cost by key name, with
+// the names past MaxKeyNames sharing "other" and no key as "none".
+func TestPrometheusPerKey(t *testing.T) {
+	o := testOptions(t)
+	o.KeyNames = func() []string { return []string{"alice", "bob", "carol"} }
+	o.MaxKeyNames = 2
+	reg, p, err := prom.NewRegistry(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range []*metrics.Exchange{
+		chatExchange(listed, "alice", cost.Usage{Input: 1000, Output: 100}),
+		chatExchange(listed, "alice", cost.Usage{Input: 1000, Output: 100, CacheRead: 10, CacheWrite: 20}),
+		chatExchange(listed, "bob", cost.Usage{Input: 10}),
+		chatExchange(listed, "carol", cost.Usage{Input: 1}),
+		{Route: "/api/v1/models", Method: "GET", Status: 200, Key: "bob"},
+		{Route: "/api/v1/chat/completions", Method: "POST", Status: 401},
+		chatExchange(listed, "", cost.Usage{Input: 3}), // authentication off
+	} {
+		p.Begin(ex)
+		p.End(ex)
+	}
+	checks := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"gateway_key_requests_total", map[string]string{"key": "alice"}, 2},
+		{"gateway_key_requests_total", map[string]string{"key": "bob"}, 2},
+		{"gateway_key_requests_total", map[string]string{"key": metrics.Other}, 1},
+		{"gateway_tokens_total", map[string]string{"model": listed, "key": "alice", "type": "input"}, 2000},
+		{"gateway_tokens_total", map[string]string{"model": listed, "key": "alice", "type": "cache_read"}, 10},
+		{"gateway_tokens_total", map[string]string{"model": listed, "key": "alice", "type": "cache_write"}, 20},
+		{"gateway_tokens_total", map[string]string{"model": listed, "key": metrics.Other, "type": "input"}, 1},
+		{"gateway_tokens_total", map[string]string{"model": listed, "key": metrics.NoKey, "type": "input"}, 3},
+		// 2 × (1000×3 + 100×15) + 10×0.3 + 20×3.75 = 9078 per million
+		{"gateway_cost_usd_total", map[string]string{"model": listed, "key": "alice"}, 0.009078},
+		{"gateway_cost_usd_total", map[string]string{"model": listed, "key": "bob"}, 0.00003},
+	}
+	for _, c := range checks {
+		if got := value(t, reg, c.name, c.labels); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s%v = %g, want %g", c.name, c.labels, got, c.want)
+		}
+	}
+	// alice, bob and other; the unauthenticated request and no key have none.
+	if n := seriesCount(t, reg, "gateway_key_requests_total"); n != 3 {
+		t.Errorf("%d per-key request series, want 3", n)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "key" && l.GetValue() == "carol" {
+					t.Errorf("%s has key=carol, a name past the cap", f.GetName())
+				}
+			}
+		}
+	}
+}
