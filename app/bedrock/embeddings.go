@@ -80,7 +80,9 @@ type embeddingFamily struct {
 	// means the model has no such parameter.
 	inputTypes map[string]string
 	body       func(texts []string, dims int, inputType string) any
-	parse      func(body []byte) (vectors [][]float32, tokens int, reported bool, err error)
+	// parse finds the vectors in the model's answer, each as its JSON
+	// array of numbers (a slice of body).
+	parse func(body []byte) (vectors [][]byte, tokens int, reported bool, err error)
 }
 
 var cohereInputTypes = map[string]string{
@@ -212,7 +214,7 @@ func (e *Embedder) Embed(ctx context.Context, m Model, req *openai.EmbeddingRequ
 		}
 	}
 
-	vectors := make([][]float32, len(texts))
+	vectors := make([][]byte, len(texts))
 	tokens := make([]int, (len(texts)+fam.batch-1)/fam.batch)
 	if err := e.invokeAll(ctx, m, fam, texts, dims, inputType, vectors, tokens); err != nil {
 		return nil, err
@@ -220,8 +222,14 @@ func (e *Embedder) Embed(ctx context.Context, m Model, req *openai.EmbeddingRequ
 
 	out := &openai.EmbeddingResponse{Object: "list", Model: m.ID, Data: make([]openai.Embedding, len(texts))}
 	for i, v := range vectors {
-		out.Data[i] = openai.Embedding{Object: "embedding", Index: i,
-			Embedding: openai.EmbeddingVector{Floats: v, Base64: format == embeddingFormatBase64}}
+		if format == embeddingFormatBase64 {
+			b64, err := appendBase64Vector(nil, v)
+			if err != nil {
+				return nil, &InputError{First: i, Last: i, Err: malformedResponse(fam, err)}
+			}
+			v = b64
+		}
+		out.Data[i] = openai.Embedding{Object: "embedding", Index: i, Embedding: openai.EmbeddingVector{JSON: v}}
 	}
 	for _, n := range tokens {
 		out.Usage.PromptTokens += n
@@ -279,7 +287,7 @@ func (e *Embedder) texts(in openai.EmbeddingInput) ([]string, error) {
 // and writes each batch's vectors at its inputs' positions. The first
 // failure cancels the calls still running.
 func (e *Embedder) invokeAll(ctx context.Context, m Model, fam *embeddingFamily, texts []string, dims int, inputType string,
-	vectors [][]float32, tokens []int) error {
+	vectors [][]byte, tokens []int) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	limit := e.Concurrency
@@ -320,7 +328,7 @@ func (e *Embedder) invokeAll(ctx context.Context, m Model, fam *embeddingFamily,
 
 // invoke makes one InvokeModel call and returns the input tokens, reported
 // by Bedrock or else estimated.
-func (e *Embedder) invoke(ctx context.Context, m Model, fam *embeddingFamily, texts []string, dims int, inputType string, into [][]float32) (int, error) {
+func (e *Embedder) invoke(ctx context.Context, m Model, fam *embeddingFamily, texts []string, dims int, inputType string, into [][]byte) (int, error) {
 	body, err := json.Marshal(fam.body(texts, dims, inputType))
 	if err != nil {
 		return 0, fmt.Errorf("encode %s request: %w", fam.name, err)
@@ -336,10 +344,10 @@ func (e *Embedder) invoke(ctx context.Context, m Model, fam *embeddingFamily, te
 	}
 	vecs, n, reported, err := fam.parse(out.Body)
 	if err != nil {
-		return 0, fmt.Errorf("decode %s response: %w", fam.name, err)
+		return 0, malformedResponse(fam, err)
 	}
 	if len(vecs) != len(texts) {
-		return 0, fmt.Errorf("decode %s response: %d embeddings for %d texts", fam.name, len(vecs), len(texts))
+		return 0, malformedResponse(fam, fmt.Errorf("%d embeddings for %d texts", len(vecs), len(texts)))
 	}
 	copy(into, vecs)
 	if !reported {
@@ -360,6 +368,12 @@ func (e *Embedder) invoke(ctx context.Context, m Model, fam *embeddingFamily, te
 	return n, nil
 }
 
+// malformedResponse is the error for an answer the gateway cannot read:
+// Bedrock's failure (502), not the client's.
+func malformedResponse(fam *embeddingFamily, err error) error {
+	return &Error{Kind: KindUpstream, Code: "MalformedResponse", Err: fmt.Errorf("decode %s response: %w", fam.name, err)}
+}
+
 // headerTokens reads the input-token count real Bedrock sends with every
 // InvokeModel response.
 func headerTokens(out *bedrockruntime.InvokeModelOutput) (int, bool) {
@@ -375,63 +389,103 @@ func headerTokens(out *bedrockruntime.InvokeModelOutput) (int, bool) {
 	return n, err == nil && n >= 0
 }
 
-func parseTitan(body []byte) ([][]float32, int, bool, error) {
-	var r struct {
-		Embedding           []float32 `json:"embedding"`
-		InputTextTokenCount *int      `json:"inputTextTokenCount"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
+// parseTitan reads {"embedding": [...], "inputTextTokenCount": n}.
+func parseTitan(body []byte) ([][]byte, int, bool, error) {
+	var vec []byte
+	tokens, reported := 0, false
+	err := eachMember(body, func(key, value []byte) error {
+		switch string(key) {
+		case "embedding":
+			if _, err := checkVector(value); err != nil {
+				return err
+			}
+			vec = value
+		case "inputTextTokenCount":
+			n, err := strconv.Atoi(string(value))
+			if err != nil || n < 0 {
+				return fmt.Errorf("inputTextTokenCount %s is not a count", value)
+			}
+			tokens, reported = n, true
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
 		return nil, 0, false, err
-	}
-	if len(r.Embedding) == 0 {
+	case vec == nil:
 		return nil, 0, false, errors.New("no embedding in the response")
 	}
-	if r.InputTextTokenCount == nil {
-		return [][]float32{r.Embedding}, 0, false, nil
-	}
-	return [][]float32{r.Embedding}, *r.InputTextTokenCount, true, nil
+	return [][]byte{vec}, tokens, reported, nil
 }
 
 // parseCohere reads both response shapes: embeddings_floats (a list) and
 // embeddings_by_type (an object with a "float" list).
-func parseCohere(body []byte) ([][]float32, int, bool, error) {
-	var r struct {
-		Embeddings json.RawMessage `json:"embeddings"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, 0, false, err
-	}
-	var vecs [][]float32
-	if trimmed := strings.TrimSpace(string(r.Embeddings)); strings.HasPrefix(trimmed, "{") {
-		var byType struct {
-			Float [][]float32 `json:"float"`
+func parseCohere(body []byte) ([][]byte, int, bool, error) {
+	var vecs [][]byte
+	found := false
+	err := eachMember(body, func(key, value []byte) error {
+		if string(key) != "embeddings" {
+			return nil
 		}
-		if err := json.Unmarshal(r.Embeddings, &byType); err != nil {
-			return nil, 0, false, err
+		found = true
+		if value[0] != '{' {
+			var err error
+			vecs, err = checkVectors(value)
+			return err
 		}
-		vecs = byType.Float
-	} else if err := json.Unmarshal(r.Embeddings, &vecs); err != nil {
+		return eachMember(value, func(key, value []byte) error {
+			if string(key) != embeddingFormatFloat {
+				return nil
+			}
+			var err error
+			vecs, err = checkVectors(value)
+			return err
+		})
+	})
+	switch {
+	case err != nil:
 		return nil, 0, false, err
+	case !found:
+		return nil, 0, false, errors.New("no embeddings in the response")
 	}
 	return vecs, 0, false, nil
 }
 
-func parseNova(body []byte) ([][]float32, int, bool, error) {
-	var r struct {
-		Embeddings []struct {
-			EmbeddingType string    `json:"embeddingType"`
-			Embedding     []float32 `json:"embedding"`
-		} `json:"embeddings"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, 0, false, err
-	}
-	for _, e := range r.Embeddings {
-		if e.EmbeddingType == "TEXT" || e.EmbeddingType == "" {
-			return [][]float32{e.Embedding}, 0, false, nil
+// parseNova reads {"embeddings": [{"embeddingType": "TEXT", "embedding": [...]}]}.
+func parseNova(body []byte) ([][]byte, int, bool, error) {
+	var text []byte
+	err := eachMember(body, func(key, value []byte) error {
+		if string(key) != "embeddings" {
+			return nil
 		}
+		return eachElement(value, func(item []byte) error {
+			var typ string
+			var vec []byte
+			err := eachMember(item, func(key, value []byte) error {
+				switch string(key) {
+				case "embeddingType":
+					typ = string(value)
+				case "embedding":
+					if _, err := checkVector(value); err != nil {
+						return err
+					}
+					vec = value
+				}
+				return nil
+			})
+			if err == nil && text == nil && vec != nil && (typ == `"TEXT"` || typ == `""` || typ == "") {
+				text = vec
+			}
+			return err
+		})
+	})
+	switch {
+	case err != nil:
+		return nil, 0, false, err
+	case text == nil:
+		return nil, 0, false, errors.New("no TEXT embedding in the response")
 	}
-	return nil, 0, false, errors.New("no TEXT embedding in the response")
+	return [][]byte{text}, 0, false, nil
 }
 
 func joinInts(ns []int) string {

@@ -95,8 +95,8 @@ func TestEmbedCohereSplitsBatches(t *testing.T) {
 		t.Fatalf("got %d embeddings, want 200", len(out.Data))
 	}
 	for i, d := range out.Data {
-		if d.Index != i || len(d.Embedding.Floats) != 1 || d.Embedding.Floats[0] != float32(i) || d.Object != "embedding" {
-			t.Fatalf("data[%d]: got index %d vector %v, want index %d vector [%d]", i, d.Index, d.Embedding.Floats, i, i)
+		if d.Index != i || len(floats(t, d.Embedding)) != 1 || floats(t, d.Embedding)[0] != float32(i) || d.Object != "embedding" {
+			t.Fatalf("data[%d]: got index %d vector %v, want index %d vector [%d]", i, d.Index, floats(t, d.Embedding), i, i)
 		}
 	}
 	// No token count from Bedrock (no header): estimated, never 0.
@@ -128,8 +128,8 @@ func TestEmbedFanOutIsBoundedAndOrdered(t *testing.T) {
 		t.Errorf("peak concurrent calls: got %d, want 2..3", p)
 	}
 	for i, d := range out.Data {
-		if d.Embedding.Floats[0] != float32(i) {
-			t.Fatalf("data[%d] holds the vector of input %g", i, d.Embedding.Floats[0])
+		if floats(t, d.Embedding)[0] != float32(i) {
+			t.Fatalf("data[%d] holds the vector of input %g", i, floats(t, d.Embedding)[0])
 		}
 	}
 	if out.Usage.PromptTokens != 40 || out.Usage.TotalTokens != 40 {
@@ -187,7 +187,7 @@ func TestEmbedRequestBodies(t *testing.T) {
 			if gotModel != tt.model {
 				t.Errorf("model id: got %s, want %s", gotModel, tt.model)
 			}
-			if len(out.Data) != 1 || out.Data[0].Embedding.Floats[0] != 1 {
+			if len(out.Data) != 1 || floats(t, out.Data[0].Embedding)[0] != 1 {
 				t.Errorf("data: got %+v", out.Data)
 			}
 		})
@@ -302,8 +302,8 @@ func TestEmbedUsageFromHeader(t *testing.T) {
 	if out.Usage.PromptTokens != 7 || out.Usage.TotalTokens != 7 {
 		t.Errorf("usage: got %+v, want 7 from the header", out.Usage)
 	}
-	if out.Data[1].Embedding.Floats[0] != 0.25 {
-		t.Errorf("data[1]: got %v", out.Data[1].Embedding.Floats)
+	if floats(t, out.Data[1].Embedding)[0] != 0.25 {
+		t.Errorf("data[1]: got %v", floats(t, out.Data[1].Embedding))
 	}
 }
 
@@ -332,4 +332,18 @@ func BenchmarkTokenizerLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// floats decodes a response vector as a client does.
+func floats(tb testing.TB, v openai.EmbeddingVector) []float32 {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var back openai.EmbeddingVector
+	if err := json.Unmarshal(b, &back); err != nil {
+		tb.Fatalf("vector %s: %v", b, err)
+	}
+	return back.Floats
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -171,10 +172,18 @@ type EmbeddingUsage struct {
 type EmbeddingVector struct {
 	Floats []float32
 	Base64 bool
+	// JSON, when set, is the vector already in its wire form (a JSON array
+	// of numbers or a base64 string) and is written as it is, Floats and
+	// Base64 unused: the gateway copies Bedrock's numbers without decoding
+	// them. Decoding never sets it.
+	JSON []byte
 }
 
 // MarshalJSON encodes the vector as numbers or as a base64 string.
 func (v EmbeddingVector) MarshalJSON() ([]byte, error) {
+	if v.JSON != nil {
+		return v.JSON, nil
+	}
 	if v.Base64 {
 		raw := make([]byte, 4*len(v.Floats))
 		for i, f := range v.Floats {
@@ -223,4 +232,55 @@ func (v *EmbeddingVector) UnmarshalJSON(b []byte) error {
 	}
 	v.Base64 = false
 	return json.Unmarshal(b, &v.Floats)
+}
+
+// AppendJSON appends r as JSON, what json.Marshal(r) writes but for any
+// white space inside a vector's JSON, without encoding/json's second pass
+// over each vector's bytes (it checks and compacts whatever a MarshalJSON
+// method returns): vectors are most of an embeddings response.
+func (r *EmbeddingResponse) AppendJSON(dst []byte) ([]byte, error) {
+	size := 128 + len(r.Model)
+	for _, d := range r.Data {
+		size += 64 + len(d.Embedding.JSON)
+	}
+	dst = slices.Grow(dst, size)
+	dst = append(dst, `{"object":`...)
+	dst = appendString(dst, r.Object)
+	dst = append(dst, `,"data":[`...)
+	for i, d := range r.Data {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"object":`...)
+		dst = appendString(dst, d.Object)
+		dst = append(dst, `,"embedding":`...)
+		v, err := d.Embedding.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("data[%d]: %w", i, err)
+		}
+		dst = append(dst, v...)
+		dst = append(dst, `,"index":`...)
+		dst = strconv.AppendInt(dst, int64(d.Index), 10)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `],"model":`...)
+	dst = appendString(dst, r.Model)
+	dst = append(dst, `,"usage":{"prompt_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(r.Usage.PromptTokens), 10)
+	dst = append(dst, `,"total_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(r.Usage.TotalTokens), 10)
+	return append(dst, "}}"...), nil
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json does.
+func appendString(dst []byte, s string) []byte {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }

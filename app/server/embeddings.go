@@ -40,8 +40,13 @@ func (s *Server) handleEmbeddings(c *gin.Context) {
 	if req.Model != "" {
 		out.Model = req.Model // echo what the client sent, as for chat
 	}
+	body, err := out.AppendJSON(nil)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
 	setOverhead(c, ex)
-	c.JSON(http.StatusOK, out)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 // decodeEmbeddingRequest decodes the body; a badly shaped `input` gets an

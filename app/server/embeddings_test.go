@@ -8,14 +8,19 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	openaigo "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/openai/openaitest"
 	"github.com/openbedrock/gateway/app/server"
 )
@@ -326,5 +331,30 @@ func TestEmbeddingsErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEmbeddingsMalformedBedrockAnswer: vectors Bedrock sends that are not
+// arrays of numbers are a 502 in the OpenAI envelope, for either format.
+func TestEmbeddingsMalformedBedrockAnswer(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"x","response_type":"embeddings_floats","texts":["a"],"embeddings":[[0.5,"0.25"]]}`))
+	}))
+	t.Cleanup(upstream.Close)
+	rt := bedrockruntime.New(bedrockruntime.Options{Region: "us-east-1", BaseEndpoint: aws.String(upstream.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""), RetryMaxAttempts: 1})
+	g := newCatalogueGateway(t, catalogueGatewayOptions{server: func(o *server.Options) {
+		o.Embedder = &bedrock.Embedder{Client: rt, Tokenizer: sharedTokenizer}
+	}})
+	for _, format := range []string{"float", "base64"} {
+		status, body := g.postEmbeddings(t, `{"model":"cohere.embed-multilingual-v3","input":"a","encoding_format":"`+format+`"}`)
+		if status != http.StatusBadGateway {
+			t.Fatalf("%s: status: got %d, want 502: %s", format, status, body)
+		}
+		openaitest.Validate(t, openaitest.ErrorResponse, body)
+		if strings.Contains(string(body), "0.25") {
+			t.Errorf("%s: the error shows Bedrock's answer: %s", format, body)
+		}
 	}
 }

@@ -45,8 +45,8 @@ var cpuComponents = []component{
 	{"  response JSON (gin)", []string{"github.com/gin-gonic/gin.(*Context).JSON"}},
 	{"  SSE chunk conversion and encoding", []string{"github.com/openbedrock/gateway/app/bedrock.(*Stream).Event", "github.com/openbedrock/gateway/app/server.(*sseWriter).event"}},
 	{"  access log (slog)", []string{"log/slog.(*Logger).LogAttrs"}},
-	{"  embeddings: Bedrock response parse (float JSON)", []string{"github.com/openbedrock/gateway/app/bedrock.parseCohere", "github.com/openbedrock/gateway/app/bedrock.parseTitan"}},
-	{"  embeddings: vector encode (float JSON)", []string{"github.com/openbedrock/gateway/app/openai.EmbeddingVector.MarshalJSON"}},
+	{"  embeddings: Bedrock response scan (vectors' shape)", []string{"github.com/openbedrock/gateway/app/bedrock.parseCohere", "github.com/openbedrock/gateway/app/bedrock.parseTitan"}},
+	{"  embeddings: response write (vectors copied)", []string{"github.com/openbedrock/gateway/app/openai.(*EmbeddingResponse).AppendJSON"}},
 	{"net/http server: reading requests", []string{"net/http.(*conn).readRequest"}},
 	{"net/http client: connection read and write loops", []string{"net/http.(*persistConn).readLoop", "net/http.(*persistConn).writeLoop"}},
 	{"system calls (socket I/O, futex)", []string{"internal/runtime/syscall/linux.Syscall6"}},
@@ -64,7 +64,7 @@ var allocComponents = []component{
 	{"OpenAI to Converse translation", []string{"github.com/openbedrock/gateway/app/bedrock.(*Translator).Translate"}},
 	{"response JSON (gin)", []string{"github.com/gin-gonic/gin.(*Context).JSON"}},
 	{"SSE chunk conversion and encoding", []string{"github.com/openbedrock/gateway/app/bedrock.(*Stream).Event", "github.com/openbedrock/gateway/app/server.(*sseWriter).event"}},
-	{"embeddings: Bedrock response parse", []string{"github.com/openbedrock/gateway/app/bedrock.parseCohere", "github.com/openbedrock/gateway/app/bedrock.parseTitan"}},
+	{"embeddings: Bedrock response scan", []string{"github.com/openbedrock/gateway/app/bedrock.parseCohere", "github.com/openbedrock/gateway/app/bedrock.parseTitan"}},
 }
 
 func cpuShares(cum map[string]float64) []share   { return shares(cpuComponents, cum) }

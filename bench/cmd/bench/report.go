@@ -161,7 +161,7 @@ func (r *report) limitsSection(b *strings.Builder) {
 		if pr := r.profileOf(sc); pr != nil {
 			p(" Profile: %s.", pr.headline())
 			if sc == "embed" {
-				p(" Float JSON: parsing Bedrock's vectors %s, encoding them again %s.", pr.pct("  embeddings: Bedrock response parse"), pr.pct("  embeddings: vector encode"))
+				p(" Vectors: scanning Bedrock's answer %s, writing the response %s (the numbers are copied, not decoded).", pr.pct("  embeddings: Bedrock response scan"), pr.pct("  embeddings: response write"))
 			}
 			if sc == "stream" {
 				p(" The SDK's event-stream reader %s; each SSE chunk is its own write and flush (%s with the system calls), as forwarding chunks as they arrive requires.", pr.pct("SDK event-stream reader"), pr.pct("  SSE chunk"))
