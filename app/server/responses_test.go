@@ -392,7 +392,7 @@ func TestResponsesStructuredOutput(t *testing.T) {
 func TestResponsesImage(t *testing.T) {
 	h := newHarness(t)
 	png := "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-	_, err := h.responsesClient(testKey).New(context.Background(), responses.ResponseNewParams{Input: inputItems(
+	r, err := h.responsesClient(testKey).New(context.Background(), responses.ResponseNewParams{Input: inputItems(
 		responses.ResponseInputItemParamOfMessage(responses.ResponseInputMessageContentListParam{
 			{OfInputText: &responses.ResponseInputTextParam{Text: "what is this?"}},
 			{OfInputImage: &responses.ResponseInputImageParam{ImageURL: openai.String(png), Detail: responses.ResponseInputImageDetailAuto}},
@@ -400,6 +400,7 @@ func TestResponsesImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	validateResponse(t, r)
 	msgs, _ := json.Marshal(converseBody(t, h.lastRequest(t, "Converse"))["messages"])
 	if !strings.Contains(string(msgs), `"image":{"format":"png"`) {
 		t.Errorf("Bedrock did not get the image: %s", msgs)
@@ -598,5 +599,253 @@ func TestResponsesReasoningTokens(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestResponsesBedrockErrors maps every Bedrock exception on /responses as
+// on chat, before the stream starts too: status, code, Retry-After, and the
+// OpenAI error envelope.
+func TestResponsesBedrockErrors(t *testing.T) {
+	tests := []struct {
+		exception  string
+		status     int
+		code       string
+		retryAfter bool
+	}{
+		{"ValidationException", 400, "validation_error", false},
+		{"AccessDeniedException", 403, "access_denied", false},
+		{"ResourceNotFoundException", 404, "model_not_found", false},
+		{"ThrottlingException", 429, "rate_limit_exceeded", true},
+		{"ServiceQuotaExceededException", 429, "quota_exceeded", true},
+		{"ModelNotReadyException", 503, "model_not_ready", true},
+		{"ServiceUnavailableException", 503, "service_unavailable", true},
+		{"ModelTimeoutException", 504, "model_timeout", false},
+		{"ModelErrorException", 502, "model_error", false},
+		{"InternalServerException", 502, "upstream_error", false},
+	}
+	h := newHarness(t)
+	c := h.responsesClient(testKey)
+	for _, tt := range tests {
+		for _, stream := range []bool{false, true} {
+			t.Run(tt.exception+map[bool]string{true: "/stream"}[stream], func(t *testing.T) {
+				params := responses.ResponseNewParams{Input: inputText("@emulate-error " + tt.exception + " emulated failure")}
+				var err error
+				if stream {
+					s := c.NewStreaming(context.Background(), params)
+					for s.Next() {
+						t.Errorf("event before the error: %s", s.Current().RawJSON())
+					}
+					err = s.Err()
+				} else {
+					_, err = c.New(context.Background(), params)
+				}
+				var apiErr *openai.Error
+				if !errors.As(err, &apiErr) {
+					t.Fatalf("got %v, want an API error", err)
+				}
+				if apiErr.StatusCode != tt.status || apiErr.Code != tt.code {
+					t.Errorf("got %d %q (%s), want %d %q", apiErr.StatusCode, apiErr.Code, apiErr.Message, tt.status, tt.code)
+				}
+				if got := apiErr.Response.Header.Get("Retry-After") != ""; got != tt.retryAfter {
+					t.Errorf("Retry-After present %v, want %v", got, tt.retryAfter)
+				}
+				openaitest.Validate(t, openaitest.ErrorResponse, []byte(`{"error":`+apiErr.RawJSON()+`}`))
+			})
+		}
+	}
+	// The gateway's own refusals use the same envelope.
+	_, err := h.responsesClient("sk-wrong-key-000000").New(context.Background(), responses.ResponseNewParams{Input: inputText("x")})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong key: got %v, want 401", err)
+	}
+	openaitest.Validate(t, openaitest.ErrorResponse, []byte(`{"error":`+apiErr.RawJSON()+`}`))
+}
+
+// TestResponsesMidStreamErrorCodes: an exception after the first event ends
+// the stream with an error event and response.failed carrying the code
+// OpenAI would use; the failed response is stored as it ended.
+func TestResponsesMidStreamErrorCodes(t *testing.T) {
+	h := newHarness(t)
+	for _, tt := range []struct{ exception, code string }{
+		{"modelStreamErrorException", "server_error"},
+		{"internalServerException", "server_error"},
+		{"serviceUnavailableException", "server_error"},
+		{"throttlingException", "rate_limit_exceeded"},
+	} {
+		t.Run(tt.exception, func(t *testing.T) {
+			events, err := streamEvents(t, h, responses.ResponseNewParams{Input: inputText(
+				`@emulate {"text":["a","b","c"],"stream_error":{"type":"` + tt.exception + `","message":"boom"},"stream_error_after":3}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(events); n < 2 || events[n-2].Type != "error" || events[n-1].Type != "response.failed" {
+				t.Fatalf("events: got %s, want error then failed", eventTypes(events))
+			}
+			errEv, failed := events[len(events)-2], events[len(events)-1].Response
+			if errEv.Code != tt.code || failed.Error.Code != responses.ResponseErrorCode(tt.code) || failed.Status != responses.ResponseStatusFailed {
+				t.Errorf("error event code %q, response.failed %s; want code %s", errEv.Code, failed.RawJSON(), tt.code)
+			}
+			stored, err := h.responsesClient(testKey).Get(context.Background(), failed.ID, responses.ResponseGetParams{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			validateResponse(t, stored)
+			if stored.Status != responses.ResponseStatusFailed || stored.Error.Code != failed.Error.Code {
+				t.Errorf("stored: got %s, want the failed response", stored.RawJSON())
+			}
+		})
+	}
+}
+
+// TestResponsesIncomplete: a response cut by max_output_tokens or a content
+// filter is incomplete with its reason, plain and streamed alike.
+func TestResponsesIncomplete(t *testing.T) {
+	h := newHarness(t)
+	for _, tt := range []struct {
+		name   string
+		params responses.ResponseNewParams
+		reason string
+	}{
+		{"max_output_tokens", responses.ResponseNewParams{Input: inputText(strings.Repeat("a long question ", 10)), MaxOutputTokens: openai.Int(3)}, "max_output_tokens"},
+		{"content_filter", responses.ResponseNewParams{Input: inputText(`@emulate {"text":["partial"],"stop_reason":"content_filtered"}`)}, "content_filter"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plain, err := h.responsesClient(testKey).New(context.Background(), tt.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			validateResponse(t, plain)
+			if plain.Status != responses.ResponseStatusIncomplete || plain.IncompleteDetails.Reason != tt.reason {
+				t.Errorf("status %q reason %q, want incomplete %q", plain.Status, plain.IncompleteDetails.Reason, tt.reason)
+			}
+			events, err := streamEvents(t, h, tt.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := events[len(events)-1]
+			if last.Type != "response.incomplete" {
+				t.Fatalf("last event %s, want response.incomplete", last.Type)
+			}
+			sameResponse(t, last.Response.RawJSON(), plain.RawJSON())
+		})
+	}
+}
+
+// TestResponsesClientDisconnectPlain: a client that gives up on a
+// non-streamed response cancels the Bedrock call too.
+func TestResponsesClientDisconnectPlain(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.responsesClient(testKey).New(ctx, responses.ResponseNewParams{Input: inputText(`@emulate {"delay_ms":5000}`)})
+		done <- err
+	}()
+	waitFor(t, "the call to reach Bedrock", func() bool { return len(h.emu.Requests()) == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("client: got %v, want context.Canceled", err)
+	}
+	waitFor(t, "the emulator to see the cancellation", func() bool { return h.emu.Cancellations() == 1 })
+}
+
+// TestResponsesStreamedStore: a streamed response is stored as it ended, and
+// previous_response_id continues it with only the tool output as input.
+func TestResponsesStreamedStore(t *testing.T) {
+	h := newHarness(t)
+	c := h.responsesClient(testKey)
+	events, err := streamEvents(t, h, responses.ResponseNewParams{
+		Input: inputText("Weather?\n" + `@emulate {"tool_calls":[{"id":"call_1","name":"get_weather","input":{"city":"Paris"}}]}`),
+		Tools: []responses.ToolUnionParam{responsesWeatherTool()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := events[len(events)-1].Response
+	stored, err := c.Get(context.Background(), final.ID, responses.ResponseGetParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	validateResponse(t, stored)
+	sameResponse(t, stored.RawJSON(), final.RawJSON())
+
+	r2, err := c.New(context.Background(), responses.ResponseNewParams{
+		Input: inputItems(toolOutput("call_1", "sunny, 21 C")), PreviousResponseID: openai.String(final.ID),
+		Tools: []responses.ToolUnionParam{responsesWeatherTool()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	validateResponse(t, r2)
+	if !strings.Contains(r2.OutputText(), "sunny, 21 C") {
+		t.Errorf("second turn: got %q, want the tool output echoed", r2.OutputText())
+	}
+	msgs, _ := json.Marshal(converseBody(t, h.lastRequest(t, "Converse"))["messages"])
+	for _, want := range []string{"Weather?", `"toolUse"`, `"toolResult"`, "sunny, 21 C"} {
+		if !strings.Contains(string(msgs), want) {
+			t.Errorf("Bedrock's messages lack %s: %s", want, msgs)
+		}
+	}
+}
+
+// TestResponsesStoreLimits: the store keeps at most RESPONSES_STORE_MAX_ENTRIES
+// responses, oldest out first, and never one larger than its byte cap; the
+// request itself still succeeds.
+func TestResponsesStoreLimits(t *testing.T) {
+	h := newHarness(t, func(o *server.Options) { o.ResponseStore.MaxEntries, o.ResponseStore.MaxBytes = 2, 8<<10 })
+	c := h.responsesClient(testKey)
+	var ids []string
+	for _, in := range []string{"one", "two", "three", strings.Repeat("big ", 3000)} {
+		r, err := c.New(context.Background(), responses.ResponseNewParams{Input: inputText(in)})
+		if err != nil {
+			t.Fatalf("%.10s: %v", in, err)
+		}
+		ids = append(ids, r.ID)
+	}
+	for i, want := range []bool{false, true, true, false} {
+		_, err := c.Get(context.Background(), ids[i], responses.ResponseGetParams{})
+		var apiErr *openai.Error
+		if got := err == nil; got != want || !got && (!errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound) {
+			t.Errorf("response %d: got %v, want kept %v (else 404)", i, err, want)
+		}
+	}
+}
+
+// TestResponsesInputTokensContext: input_tokens counts what the request
+// would send, previous_response_id's conversation included, and answers an
+// unknown id with the store's 404.
+func TestResponsesInputTokensContext(t *testing.T) {
+	h := newHarness(t)
+	c := h.responsesClient(testKey)
+	r1, err := c.New(context.Background(), responses.ResponseNewParams{Input: inputText(strings.Repeat("some earlier words ", 20))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(prev string) (int64, error) {
+		p := responses.InputTokenCountParams{Model: openai.String(modelClaude), Input: responses.InputTokenCountParamsInputUnion{OfString: openai.String("and now?")}}
+		if prev != "" {
+			p.PreviousResponseID = openai.String(prev)
+		}
+		n, err := c.InputTokens.Count(context.Background(), p)
+		if err != nil {
+			return 0, err
+		}
+		return n.InputTokens, nil
+	}
+	alone, err := count("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	continued, err := count(r1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if continued <= alone+20 {
+		t.Errorf("input_tokens: %d with the previous response, %d without; want the earlier turn counted", continued, alone)
+	}
+	var apiErr *openai.Error
+	if _, err := count("resp_nope"); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.Param != "previous_response_id" {
+		t.Errorf("unknown previous_response_id: got %v, want 404 naming it", err)
 	}
 }
