@@ -1,7 +1,7 @@
 // Command costreport models the monthly AWS bill of the gateway's two
 // topologies (V1: ALB + Lambda; V2: an on-premises container) for a usage
-// profile, plus the Bedrock token spend both share, and writes an itemised
-// table (Markdown, CSV) and an SVG bar chart.
+// profile, plus the Bedrock token spend both share and its split by API key
+// name, and writes an itemised table (Markdown, CSV) and an SVG bar chart.
 //
 //	costreport [-profile usage.yaml] [-metrics http://127.0.0.1:9090/metrics] [-window 24h]
 //	           [-prices prices.json] [-markdown report.md] [-csv report.csv] [-svg report.svg]

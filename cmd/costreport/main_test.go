@@ -75,13 +75,21 @@ func TestProfileFromMetricsURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 300 requests over 3 days, 1000 in and 200 out each: 100 a day, 3000 a
-	// month. Claude 3.5 Haiku keeps its embedded price (0.80 and 4 USD per
-	// million): 0.0016 a request, 4.80 a month.
+	// month. Claude Haiku 4.5's us. profile keeps its embedded price (1.10
+	// and 5.50 USD per million): 0.0022 a request, 6.60 a month.
 	if !strings.Contains(out, "both,Bedrock tokens,us.anthropic.claude-haiku-4-5-20251001-v1:0,3000,requests,0.0022,6.6,") {
 		t.Errorf("CSV:\n%s", out)
 	}
 	if !strings.Contains(out, "1000 in, 200 out tokens per request") {
 		t.Errorf("the tokens per request were not derived:\n%s", out)
+	}
+	md, err := runReport(t, "-metrics", srv.URL+"/metrics", "-window", "72h", "-prices", "testdata/prices-round.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The one key: 3000 requests, 3,000,000 in and 600,000 out a month.
+	if !strings.Contains(md, "| default | 3000 | 3000000 | 600000 | 0 | 0 | 6.60 | 100.00% |") {
+		t.Errorf("no usage per key in the Markdown:\n%s", md)
 	}
 }
 

@@ -15,7 +15,8 @@ type Profile struct {
 	// Region selects regional price overrides; the embedded prices are us-east-1's.
 	Region       string  `json:"region"`
 	DaysPerMonth float64 `json:"days_per_month"`
-	// RequestsPerDay counts chat and embeddings requests.
+	// RequestsPerDay counts the requests that call Bedrock: chat,
+	// embeddings, Responses, Anthropic Messages, Bedrock's own API.
 	RequestsPerDay float64 `json:"requests_per_day"`
 	// AvgRequestSeconds is the mean request duration, Bedrock's time
 	// included: Lambda bills it.
@@ -26,7 +27,11 @@ type Profile struct {
 	// APIKeys is the number of key names (metric dimensions).
 	APIKeys float64 `json:"api_keys"`
 	// Models is the model mix; shares are normalised to sum to 1.
-	Models    []ModelUse      `json:"models"`
+	Models []ModelUse `json:"models"`
+	// Keys is the traffic per key name, for the report's "Usage per key"
+	// section; ProfileFromMetrics fills it from the gateway's per-key
+	// counters. Empty leaves the section out.
+	Keys      []KeyUse        `json:"keys,omitempty"`
 	V1        V1Inputs        `json:"v1"`
 	V2        V2Inputs        `json:"v2"`
 	Recycling RecyclingInputs `json:"recycling"`
@@ -39,6 +44,27 @@ type ModelUse struct {
 	// Foundation is the foundation model it runs; empty derives it from Model.
 	Foundation       string  `json:"foundation_model,omitempty"`
 	Share            float64 `json:"share"`
+	InputTokens      float64 `json:"input_tokens"`
+	OutputTokens     float64 `json:"output_tokens"`
+	CacheReadTokens  float64 `json:"cache_read_tokens,omitempty"`
+	CacheWriteTokens float64 `json:"cache_write_tokens,omitempty"`
+}
+
+// KeyUse is one key name's traffic a day.
+type KeyUse struct {
+	// Name is the key's name (never the key): "other" stands for the names
+	// past the gateway's METRICS_MAX_KEY_NAMES, "none" for no authentication.
+	Name           string  `json:"name"`
+	RequestsPerDay float64 `json:"requests_per_day"`
+	// Models is the key's tokens a day on each model.
+	Models []KeyTokens `json:"models,omitempty"`
+}
+
+// KeyTokens is a key's tokens a day on one model.
+type KeyTokens struct {
+	Model string `json:"model"`
+	// Foundation is the foundation model it runs; empty derives it from Model.
+	Foundation       string  `json:"foundation_model,omitempty"`
 	InputTokens      float64 `json:"input_tokens"`
 	OutputTokens     float64 `json:"output_tokens"`
 	CacheReadTokens  float64 `json:"cache_read_tokens,omitempty"`
@@ -182,6 +208,16 @@ func (p Profile) Check() error {
 	}
 	if p.RequestsPerDay > 0 && shares <= 0 {
 		errs = append(errs, errors.New("models: the shares must add up to more than 0"))
+	}
+	for _, k := range p.Keys {
+		if k.Name == "" || k.RequestsPerDay < 0 {
+			errs = append(errs, fmt.Errorf("key %q: needs a name and requests_per_day of at least 0", k.Name))
+		}
+		for _, m := range k.Models {
+			if m.Model == "" || m.InputTokens < 0 || m.OutputTokens < 0 || m.CacheReadTokens < 0 || m.CacheWriteTokens < 0 {
+				errs = append(errs, fmt.Errorf("key %q: model %q needs an id and tokens of at least 0", k.Name, m.Model))
+			}
+		}
 	}
 	if p.V1.Architecture != "arm64" && p.V1.Architecture != "x86_64" {
 		errs = append(errs, fmt.Errorf("v1.architecture: %q is not arm64 or x86_64", p.V1.Architecture))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,7 +17,8 @@ var titles = map[string]string{
 }
 
 // Markdown writes the report as Markdown tables: a summary, the token
-// spend, each topology's items, and the recycling risk.
+// spend, the usage per key name, each topology's items, the ways to keep
+// the key, and the recycling risk.
 func (r *Report) Markdown(w io.Writer) error {
 	var b strings.Builder
 	p := r.Profile
@@ -31,6 +33,7 @@ func (r *Report) Markdown(w io.Writer) error {
 		fmt.Fprintf(&b, "Unknown cost: no price for %s; their tokens are not in the totals.\n\n", strings.Join(r.Unknown, ", "))
 	}
 	section(&b, "Bedrock tokens (the same on both)", r.Bedrock)
+	r.keyUsageMarkdown(&b)
 	section(&b, titles[V1], r.V1)
 	section(&b, titles[V2], r.V2)
 	r.keyStorageMarkdown(&b)
@@ -44,6 +47,50 @@ func (r *Report) Markdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// keyUsageMarkdown writes the requests, tokens and cost of each key name.
+func (r *Report) keyUsageMarkdown(b *strings.Builder) {
+	if len(r.KeyUsage) == 0 {
+		return
+	}
+	total := KeyUsageTotal(r.KeyUsage)
+	b.WriteString("## Usage per key\n\n")
+	b.WriteString("Requests and Bedrock tokens a month per key name (from the gateway's `gateway_key_requests_total` and " +
+		"`gateway_tokens_total`, or the profile's keys), priced as the token spend above. Key names only, never keys; " +
+		"`other` is the names past the gateway's METRICS_MAX_KEY_NAMES, `none` usage with authentication off.\n\n")
+	b.WriteString("| key | requests | input tokens | output tokens | cache read tokens | cache write tokens | Bedrock tokens (USD) | share |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	var sum KeyUsage
+	for _, k := range r.KeyUsage {
+		cost, share := usd(k.USD), "-"
+		if k.Known() && total > 0 {
+			share = pct(k.USD / total)
+		}
+		if len(k.Unknown) > 0 && k.Known() {
+			cost += " + unknown"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(k.Name), qty(k.Requests), qty(k.InputTokens),
+			qty(k.OutputTokens), qty(k.CacheReadTokens), qty(k.CacheWriteTokens), cost, share)
+		sum.Requests += k.Requests
+		sum.InputTokens += k.InputTokens
+		sum.OutputTokens += k.OutputTokens
+		sum.CacheReadTokens += k.CacheReadTokens
+		sum.CacheWriteTokens += k.CacheWriteTokens
+	}
+	fmt.Fprintf(b, "| **total** | %s | %s | %s | %s | %s | **%s** | |\n\n", qty(sum.Requests), qty(sum.InputTokens),
+		qty(sum.OutputTokens), qty(sum.CacheReadTokens), qty(sum.CacheWriteTokens), usd(total))
+	var unknown []string
+	for _, k := range r.KeyUsage {
+		for _, m := range k.Unknown {
+			if !slices.Contains(unknown, m) {
+				unknown = append(unknown, m)
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		fmt.Fprintf(b, "Unknown cost: no price for %s; their tokens are not in the keys' costs.\n\n", strings.Join(unknown, ", "))
+	}
 }
 
 // keyStorageMarkdown writes the comparison of the ways to keep the key.

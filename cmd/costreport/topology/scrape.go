@@ -17,14 +17,15 @@ import (
 // Metric names read from a scrape; app/metrics/prom registers them.
 const (
 	metricRequests  = "gateway_requests_total"
+	metricKeyReqs   = "gateway_key_requests_total"
 	metricDuration  = "gateway_request_duration_seconds"
 	metricTokens    = "gateway_tokens_total"
 	metricStartTime = "gateway_start_time_seconds"
 )
 
 // ProfileFromMetrics derives the traffic part of a profile (requests a day,
-// mean duration, model mix, tokens per request, key count) from a scrape of
-// the gateway's /metrics, onto base. window is the time the counters cover;
+// mean duration, model mix, tokens per request, key count, and requests and
+// tokens per key name) from a scrape of the gateway's /metrics, onto base. window is the time the counters cover;
 // zero means since gateway_start_time_seconds, as of now.
 func ProfileFromMetrics(r io.Reader, base Profile, now time.Time, window time.Duration) (Profile, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
@@ -57,7 +58,7 @@ func ProfileFromMetrics(r io.Reader, base Profile, now time.Time, window time.Du
 		}
 	}
 	if total == 0 {
-		return Profile{}, fmt.Errorf("the scrape has no chat or embeddings requests in %s", metricRequests)
+		return Profile{}, fmt.Errorf("the scrape has no requests that call Bedrock in %s", metricRequests)
 	}
 	var durSum, durCount float64
 	for _, m := range metricsOf(families[metricDuration]) {
@@ -67,25 +68,49 @@ func ProfileFromMetrics(r io.Reader, base Profile, now time.Time, window time.Du
 		}
 	}
 	tokens := map[string]*ModelUse{}
-	keys := map[string]bool{}
+	keys := map[string]*KeyUse{}
+	keyUse := func(name string) *KeyUse {
+		k := keys[name]
+		if k == nil {
+			k = &KeyUse{Name: name}
+			keys[name] = k
+		}
+		return k
+	}
+	for _, m := range metricsOf(families[metricKeyReqs]) {
+		keyUse(label(m, "key")).RequestsPerDay += m.GetCounter().GetValue() / days
+	}
+	keyTokens := map[string]map[string]*KeyTokens{} // by key, model
 	for _, m := range metricsOf(families[metricTokens]) {
-		model := label(m, "model")
+		model, key := label(m, "model"), label(m, "key")
 		u := tokens[model]
 		if u == nil {
 			u = &ModelUse{Model: model}
 			tokens[model] = u
 		}
-		keys[label(m, "key")] = true
+		if keyTokens[key] == nil {
+			keyTokens[key] = map[string]*KeyTokens{}
+		}
+		kt := keyTokens[key][model]
+		if kt == nil {
+			kt = &KeyTokens{Model: model}
+			keyTokens[key][model] = kt
+		}
+		keyUse(key)
 		v := m.GetCounter().GetValue()
 		switch label(m, "type") {
 		case "input":
 			u.InputTokens += v
+			kt.InputTokens += v / days
 		case "output":
 			u.OutputTokens += v
+			kt.OutputTokens += v / days
 		case "cache_read":
 			u.CacheReadTokens += v
+			kt.CacheReadTokens += v / days
 		case "cache_write":
 			u.CacheWriteTokens += v
+			kt.CacheWriteTokens += v / days
 		}
 	}
 
@@ -97,6 +122,14 @@ func ProfileFromMetrics(r io.Reader, base Profile, now time.Time, window time.Du
 	}
 	if len(keys) > 0 {
 		p.APIKeys = float64(len(keys))
+	}
+	p.Keys = nil
+	for _, name := range slices.Sorted(maps.Keys(keys)) {
+		k := *keys[name]
+		for _, model := range slices.Sorted(maps.Keys(keyTokens[name])) {
+			k.Models = append(k.Models, *keyTokens[name][model])
+		}
+		p.Keys = append(p.Keys, k)
 	}
 	p.Models = nil
 	for _, id := range slices.Sorted(maps.Keys(perModel)) {
@@ -111,9 +144,16 @@ func ProfileFromMetrics(r io.Reader, base Profile, now time.Time, window time.Du
 	return p, p.Check()
 }
 
-// apiRoute reports whether a route label is one that calls Bedrock.
+// apiRoute reports whether a route label is one that calls Bedrock for
+// tokens: chat, embeddings, Responses, Anthropic Messages and Bedrock's own
+// API (not /models, /health, the token counts or stored responses).
 func apiRoute(route string) bool {
-	return strings.HasSuffix(route, "/chat/completions") || strings.HasSuffix(route, "/embeddings")
+	for _, suffix := range []string{"/chat/completions", "/embeddings", "/responses", "/messages", "/model/*rest"} {
+		if strings.HasSuffix(route, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 func metricsOf(f *dto.MetricFamily) []*dto.Metric {

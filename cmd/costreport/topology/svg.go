@@ -26,7 +26,8 @@ const (
 
 // SVG writes a bar chart of the monthly cost per topology, like the daily
 // cost charts drawn from Cost Explorer: one panel with each topology's own
-// items, one with the token spend stacked on top.
+// items, one with the token spend stacked on top, then the ways to keep
+// the key and, when the profile has them, the token spend per key name.
 func (r *Report) SVG(w io.Writer) error {
 	infra := map[string]float64{V1: Total(r.V1), V2: Total(r.V2)}
 	tokens := Total(r.Bedrock)
@@ -38,6 +39,9 @@ func (r *Report) SVG(w io.Writer) error {
 	height := 330
 	if len(v1Keys) > 0 {
 		height += 14 + len(v1Keys)*(2*keyBarHeight+14) // the panel, as drawn below
+	}
+	if len(r.KeyUsage) > 0 {
+		height += 18 + len(r.KeyUsage)*(keyBarHeight+8)
 	}
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="13">`+"\n",
 		chartWidth, height, chartWidth, height)
@@ -78,6 +82,22 @@ func (r *Report) SVG(w io.Writer) error {
 			y += 2*keyBarHeight + 14
 		}
 		y -= 12
+	}
+	if len(r.KeyUsage) > 0 {
+		y += 14
+		fmt.Fprintf(&b, `<text x="20" y="%d" font-weight="bold">Usage per key (Bedrock tokens)</text>`+"\n", y)
+		y += 12
+		var maxKey float64
+		for _, k := range r.KeyUsage {
+			maxKey = max(maxKey, knownUSD(k))
+		}
+		for _, k := range r.KeyUsage {
+			fmt.Fprintf(&b, `<text x="20" y="%d" font-size="11">%s</text>`+"\n", y+keyBarHeight-3, esc(k.Name))
+			thinBar(&b, y, keyBarHeight-2, segment{knownUSD(k), colourTokens, "key " + k.Name + ", Bedrock tokens"}, maxKey,
+				fmt.Sprintf("%s (%s requests)", usd(k.USD), qty(k.Requests)))
+			y += keyBarHeight + 8
+		}
+		y -= 8
 	}
 	y += 16
 	legend(&b, 20, y, colourV1, "V1 items")

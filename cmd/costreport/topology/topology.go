@@ -44,6 +44,8 @@ type Report struct {
 	Recycling []RecyclingRow
 	// KeyStorage compares the ways to keep the API key, by topology.
 	KeyStorage map[string]KeyStorageTable
+	// KeyUsage is the month of each key name of Profile.Keys, the dearest first.
+	KeyUsage []KeyUsage
 }
 
 // Total sums known lines.
@@ -77,6 +79,7 @@ func Estimate(p Profile, prices *cost.Prices) (*Report, error) {
 	r.Bedrock, r.Unknown = bedrockLines(p, prices)
 	r.V1 = v1Lines(p, prices, r.Hours)
 	r.V2 = v2Lines(p, prices, r.Hours)
+	r.KeyUsage = keyUsage(p, prices)
 	r.Recycling = Recycling(p.Recycling.HourlyProbability, p.Recycling.WindowHours)
 	v1Reads, v2Reads := p.v1KeyReads(r.Hours), p.v2KeyReads(r.Hours)
 	r.KeyStorage = map[string]KeyStorageTable{
@@ -86,7 +89,7 @@ func Estimate(p Profile, prices *cost.Prices) (*Report, error) {
 	return r, nil
 }
 
-// monthlyRequests is the chat and embeddings requests in a month.
+// monthlyRequests is the requests that call Bedrock in a month.
 func (p Profile) monthlyRequests() float64 { return p.RequestsPerDay * p.DaysPerMonth }
 
 func bedrockLines(p Profile, prices *cost.Prices) ([]Line, []string) {
@@ -262,13 +265,14 @@ func note(l Line, s string) Line {
 // (app/metrics/emf) and the canary's create for m models and k key names:
 // Requests, Latency and Overhead per route and status (about 6 pairs);
 // UpstreamLatency, TimeToFirstToken, InputTokens, OutputTokens and CostUSD
-// per model; InputTokens, OutputTokens and CostUSD per key; BedrockErrors
+// per model; Requests, InputTokens, OutputTokens, CacheReadTokens,
+// CacheWriteTokens and CostUSD per key; BedrockErrors
 // per exception type (about 3); CacheReadTokens, CacheWriteTokens,
 // UnknownCost, BedrockRetries, four refresh counts, ColdStart and
 // InitDuration without dimensions; the canary's Success, ColdStart and
 // Latency.
 func emfMetrics(m int, k float64) int {
-	return 3*6 + 5*m + int(math.Round(3*max(k, 1))) + 3 + 4 + 4 + 2 + 3
+	return 3*6 + 5*m + int(math.Round(6*max(k, 1))) + 3 + 4 + 4 + 2 + 3
 }
 
 // num formats a count for notes: no decimals for whole numbers.

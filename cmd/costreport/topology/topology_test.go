@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -197,11 +198,12 @@ func TestProfileFromMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 150 + 10 chat + 40 embeddings over 2 days; /models and /health do not call Bedrock.
+	// 110 + 10 chat + 40 Messages + 40 embeddings over 2 days; /models,
+	// /health and count_tokens do not call Bedrock for tokens.
 	if p.RequestsPerDay != 100 {
 		t.Errorf("requests a day %g, want 100", p.RequestsPerDay)
 	}
-	if p.AvgRequestSeconds != 2.5 { // (480 + 20) s / 200
+	if p.AvgRequestSeconds != 2.5 { // (280 + 200 + 20) s / 200
 		t.Errorf("mean duration %g s, want 2.5", p.AvgRequestSeconds)
 	}
 	if p.APIKeys != 2 {
@@ -209,7 +211,7 @@ func TestProfileFromMetrics(t *testing.T) {
 	}
 	want := []ModelUse{
 		{Model: "amazon.titan-embed-text-v2:0", Share: 0.2, InputTokens: 50},
-		{Model: "us.anthropic.claude-3-7-sonnet-20250219-v1:0", Share: 0.8, InputTokens: 937.5, OutputTokens: 187.5, CacheReadTokens: 37.5},
+		{Model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", Share: 0.8, InputTokens: 937.5, OutputTokens: 187.5, CacheReadTokens: 37.5},
 	}
 	if len(p.Models) != len(want) {
 		t.Fatalf("models %+v, want %+v", p.Models, want)
@@ -218,6 +220,108 @@ func TestProfileFromMetrics(t *testing.T) {
 		if p.Models[i] != want[i] {
 			t.Errorf("model %d: got %+v, want %+v", i, p.Models[i], want[i])
 		}
+	}
+	// Per key, a day: requests from gateway_key_requests_total, tokens by model.
+	wantKeys := []KeyUse{
+		{Name: "alice", RequestsPerDay: 75, Models: []KeyTokens{
+			{Model: "amazon.titan-embed-text-v2:0", InputTokens: 1000},
+			{Model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", InputTokens: 50000, OutputTokens: 10000, CacheReadTokens: 3000},
+		}},
+		{Name: "bob", RequestsPerDay: 28, Models: []KeyTokens{
+			{Model: "other", InputTokens: 500},
+			{Model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", InputTokens: 25000, OutputTokens: 5000},
+		}},
+	}
+	if !reflect.DeepEqual(p.Keys, wantKeys) {
+		t.Errorf("keys\n got %+v\nwant %+v", p.Keys, wantKeys)
+	}
+}
+
+// TestKeyUsageFromMetrics prices the scrape's usage per key with the
+// embedded prices (Claude Sonnet 4.5 us. profile: 3.30 in, 16.50 out,
+// 0.33 cache read per million; Titan Embeddings V2: 0.02), over a 30-day
+// month:
+//
+//	alice: 30 × (50000×3.30 + 10000×16.50 + 3000×0.33 + 1000×0.02)/1e6 = 9.9303
+//	bob:   30 × (25000×3.30 + 5000×16.50)/1e6 = 4.95, plus "other" without a price
+func TestKeyUsageFromMetrics(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "metrics.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := ProfileFromMetrics(f, DefaultProfile(), time.Unix(1767225600, 0).Add(48*time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prices, err := cost.DefaultPrices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Estimate(p, prices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.KeyUsage) != 2 {
+		t.Fatalf("key usage %+v, want alice and bob", r.KeyUsage)
+	}
+	alice, bob := r.KeyUsage[0], r.KeyUsage[1]
+	if alice.Name != "alice" || !near(alice.USD, 9.9303) || alice.Requests != 2250 || alice.InputTokens != 1530000 {
+		t.Errorf("alice: %+v, want 9.9303 USD, 2250 requests, 1,530,000 input tokens", alice)
+	}
+	if bob.Name != "bob" || !near(bob.USD, 4.95) || len(bob.Unknown) != 1 || bob.Unknown[0] != "other" {
+		t.Errorf("bob: %+v, want 4.95 USD and other unknown", bob)
+	}
+	var md bytes.Buffer
+	if err := r.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Usage per key", "| bob | 840 | 765000 | 150000 | 0 | 0 | 4.95 + unknown | 33.27% |",
+		"Unknown cost: no price for other; their tokens are not in the keys' costs."} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+}
+
+// TestKeyUsageHandComputed checks the per-key section of the hand example
+// (testdata/hand.yaml, prices-round.json: 1 in, 5 out per million), whose
+// keys split its traffic 3:1, so they add up to the Bedrock token spend:
+//
+//	team-a: 6480 × 30 = 194,400 requests; 194.4M in × 1 + 38.88M out × 5 = 388.80
+//	team-b: 2160 × 30 = 64,800 requests; 64.8M in × 1 + 12.96M out × 5 = 129.60
+func TestKeyUsageHandComputed(t *testing.T) {
+	r := handReport(t)
+	want := []struct {
+		name          string
+		requests, usd float64
+	}{{"team-a", 194400, 388.80}, {"team-b", 64800, 129.60}}
+	if len(r.KeyUsage) != len(want) {
+		t.Fatalf("key usage %+v, want %d keys", r.KeyUsage, len(want))
+	}
+	for i, w := range want {
+		k := r.KeyUsage[i]
+		if k.Name != w.name || !near(k.Requests, w.requests) || !near(k.USD, w.usd) {
+			t.Errorf("key %d: got %s %g requests %g USD, want %s %g %g", i, k.Name, k.Requests, k.USD, w.name, w.requests, w.usd)
+		}
+	}
+	if got := KeyUsageTotal(r.KeyUsage); !near(got, Total(r.Bedrock)) {
+		t.Errorf("keys' total %g, want the Bedrock token spend %g", got, Total(r.Bedrock))
+	}
+}
+
+func TestKeyUsageUnknownOnly(t *testing.T) {
+	p := DefaultProfile()
+	p.Keys = []KeyUse{{Name: "x", RequestsPerDay: 1, Models: []KeyTokens{{Model: "acme.mystery-v1", InputTokens: 10}}}}
+	r, err := Estimate(p, roundPrices(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := r.KeyUsage[0]; k.Known() || usd(k.USD) != "unknown" {
+		t.Errorf("a key with only unpriced tokens: %+v, want an unknown cost", k)
+	}
+	if _, err := ParseProfile([]byte(`{"keys": [{"name": "", "requests_per_day": 1}]}`)); err == nil || !strings.Contains(err.Error(), "key") {
+		t.Errorf("a key without a name: got %v, want an error", err)
 	}
 }
 
@@ -317,9 +421,16 @@ func TestSVGIsXML(t *testing.T) {
 		t.Errorf("root %v, want svg in the SVG namespace", doc.XMLName)
 	}
 	// Background, 2 infrastructure bars, 2 × 2 stacked segments, 4 key
-	// storage options × 2 topologies, 3 legend keys.
-	if len(doc.Rects) != 1+2+4+8+3 {
-		t.Errorf("%d rects, want 18", len(doc.Rects))
+	// storage options × 2 topologies, 2 keys' usage, 3 legend keys.
+	if len(doc.Rects) != 1+2+4+8+2+3 {
+		t.Errorf("%d rects, want 20", len(doc.Rects))
+	}
+	// The usage per key panel: team-a's bar is the longest, team-b's a third of it.
+	if w := doc.Rects[1+2+4+8].Width; w != "360.0" {
+		t.Errorf("team-a bar %s wide, want 360.0", w)
+	}
+	if w := doc.Rects[1+2+4+8+1].Width; w != "120.0" {
+		t.Errorf("team-b bar %s wide, want 120.0", w)
 	}
 	// The key storage panel's longest bar is the dearest option: V2's CMK.
 	if w := doc.Rects[1+2+4+1].Width; w != "360.0" {
@@ -333,7 +444,8 @@ func TestSVGIsXML(t *testing.T) {
 		t.Errorf("V1 infrastructure bar %s wide, want 360.0 (the larger)", doc.Rects[1].Width)
 	}
 	joined := strings.Join(doc.Texts, "|")
-	for _, want := range []string{"571.25", "552.02", "52.85", "33.62", "1.41 (3900 calls)", "1.42 (7200 calls)", "SSM SecureString"} {
+	for _, want := range []string{"571.25", "552.02", "52.85", "33.62", "1.41 (3900 calls)", "1.42 (7200 calls)", "SSM SecureString",
+		"team-a", "388.80 (194400 requests)", "129.60 (64800 requests)"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the chart's labels lack %s: %s", want, joined)
 		}
