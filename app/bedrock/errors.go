@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -36,8 +37,8 @@ type Kind uint8
 
 // The kinds of Bedrock failure.
 const (
-	// KindOther is an error that is not Bedrock's answer (a broken
-	// connection, a bug): the gateway's own failure.
+	// KindOther is an error that is neither Bedrock's answer nor a broken
+	// connection (a bug): the gateway's own failure.
 	KindOther         Kind = iota
 	KindInvalid            // ValidationException
 	KindModelNotFound      // ResourceNotFoundException, or an invalid model identifier
@@ -54,12 +55,13 @@ const (
 	KindTimeout            // the request's deadline passed while waiting on Bedrock
 	KindCanceled           // the client went away
 	KindEmptyStream        // a stream that ended before its first event
+	KindConnection         // the connection to Bedrock failed: refused, reset, or closed mid-answer
 )
 
 // Retryable reports whether a call that failed so is worth making again
 // before anything was sent to the client.
 func (k Kind) Retryable() bool {
-	return k == KindThrottled || k == KindUnavailable || k == KindUpstream
+	return k == KindThrottled || k == KindUnavailable || k == KindUpstream || k == KindConnection
 }
 
 // Error is a classified Bedrock failure. Its Error text is Bedrock's own
@@ -167,8 +169,8 @@ func Classify(err error) *Error {
 		return &Error{Kind: kind, Code: api.ErrorCode(), Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Kind: KindTimeout, Code: "Timeout", Err: err}
-	case errors.As(err, &netErr):
-		return &Error{Kind: KindOther, Code: "ConnectionError", Err: err}
+	case errors.As(err, &netErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return &Error{Kind: KindConnection, Code: "ConnectionError", Err: err}
 	}
 	return &Error{Kind: KindOther, Code: "Error", Err: err}
 }

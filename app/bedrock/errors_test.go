@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
@@ -31,6 +35,8 @@ func TestClassify(t *testing.T) {
 		{"unmodelled", &smithy.GenericAPIError{Code: "WeirdException", Message: "?"}, bedrock.KindUpstream, "WeirdException", "other"},
 		{"cancelled", fmt.Errorf("call: %w", context.Canceled), bedrock.KindCanceled, "Canceled", ""},
 		{"deadline", context.DeadlineExceeded, bedrock.KindTimeout, "Timeout", "Timeout"},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, bedrock.KindConnection, "ConnectionError", "ConnectionError"},
+		{"body cut short", fmt.Errorf("read event-stream frame: %w", io.ErrUnexpectedEOF), bedrock.KindConnection, "ConnectionError", "ConnectionError"},
 		{"other", errors.New("boom"), bedrock.KindOther, "Error", "other"},
 	}
 	for _, tt := range tests {
@@ -47,8 +53,8 @@ func TestClassify(t *testing.T) {
 	if bedrock.Classify(nil) != nil {
 		t.Error("Classify(nil) is not nil")
 	}
-	if !bedrock.KindThrottled.Retryable() || bedrock.KindInvalid.Retryable() {
-		t.Error("Retryable: throttling is, validation is not")
+	if !bedrock.KindThrottled.Retryable() || !bedrock.KindConnection.Retryable() || bedrock.KindInvalid.Retryable() {
+		t.Error("Retryable: throttling and broken connections are, validation is not")
 	}
 }
 

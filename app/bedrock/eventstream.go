@@ -2,6 +2,8 @@ package bedrock
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"iter"
 
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -17,6 +19,9 @@ type EventStream struct {
 	stream *bedrockruntime.ConverseStreamEventStream
 	first  types.ConverseStreamOutput
 	err    error
+	// ended is set by the metadata event, Bedrock's last: a stream that
+	// stops before it was cut short.
+	ended bool
 }
 
 // Events yields the first event, then each event as Bedrock sends it, until
@@ -27,6 +32,7 @@ func (s *EventStream) Events() iter.Seq[types.ConverseStreamOutput] {
 		if s.first != nil {
 			ev := s.first
 			s.first = nil
+			s.see(ev)
 			if !yield(ev) {
 				return
 			}
@@ -36,12 +42,17 @@ func (s *EventStream) Events() iter.Seq[types.ConverseStreamOutput] {
 			select {
 			case ev, ok := <-events:
 				if !ok {
-					if err := s.stream.Err(); err != nil {
+					err := s.stream.Err()
+					if err == nil && !s.ended {
+						err = cutShort(s.ctx, "ConverseStream", "its metadata event")
+					}
+					if err != nil {
 						s.svc.streamException(s.ctx, "ConverseStream", err)
 						s.err = Classify(err)
 					}
 					return
 				}
+				s.see(ev)
 				if !yield(ev) {
 					return
 				}
@@ -53,8 +64,30 @@ func (s *EventStream) Events() iter.Seq[types.ConverseStreamOutput] {
 	}
 }
 
+// see notes the metadata event, which ends a whole stream.
+func (s *EventStream) see(ev types.ConverseStreamOutput) {
+	if _, ok := ev.(*types.ConverseStreamOutputMemberMetadata); ok {
+		s.ended = true
+	}
+}
+
+// cutShort is the error of a stream that ended before last, the event
+// Bedrock ends every stream with: the request's own end (a deadline, a
+// client gone) when that came first, else a cut connection. smithy-go
+// reads a frame cut short by a closed connection (io.ErrUnexpectedEOF) as
+// the stream's clean end, so only the missing last event tells a broken
+// stream from a whole one.
+func cutShort(ctx context.Context, op, last string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return &Error{Kind: KindConnection, Code: "ConnectionError",
+		Err: fmt.Errorf("%s ended before %s: the connection to Bedrock was cut: %w", op, last, io.ErrUnexpectedEOF)}
+}
+
 // Err is why Events stopped early: a classified *Error (KindCanceled when
-// the client went away), ErrStreamsEnded, or nil when the stream ended well.
+// the client went away, KindConnection when the stream was cut short),
+// ErrStreamsEnded, or nil when the stream ended well.
 func (s *EventStream) Err() error { return s.err }
 
 // Close ends the stream and the Bedrock call.

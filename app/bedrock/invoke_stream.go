@@ -1,6 +1,7 @@
 package bedrock
 
 import (
+	"bytes"
 	"context"
 	"iter"
 	"strings"
@@ -20,6 +21,9 @@ type InvokeStream struct {
 	stream *bedrockruntime.InvokeModelWithResponseStreamEventStream
 	first  []byte
 	err    error
+	// last is the latest chunk: Bedrock adds its invocation metrics to the
+	// last chunk of every whole stream.
+	last []byte
 }
 
 // InvokeModelBody makes one InvokeModel call with a JSON body (a model's
@@ -76,6 +80,7 @@ func (s *InvokeStream) Chunks() iter.Seq[[]byte] {
 		if s.first != nil {
 			c := s.first
 			s.first = nil
+			s.last = c
 			if !yield(c) {
 				return
 			}
@@ -85,7 +90,11 @@ func (s *InvokeStream) Chunks() iter.Seq[[]byte] {
 			select {
 			case ev, ok := <-events:
 				if !ok {
-					if err := s.stream.Err(); err != nil {
+					err := s.stream.Err()
+					if err == nil && !bytes.Contains(s.last, []byte(`"amazon-bedrock-invocationMetrics"`)) {
+						err = cutShort(s.ctx, "InvokeModelWithResponseStream", "its invocation metrics")
+					}
+					if err != nil {
 						s.svc.streamException(s.ctx, "InvokeModelWithResponseStream", err)
 						s.err = Classify(err)
 					}
@@ -95,6 +104,7 @@ func (s *InvokeStream) Chunks() iter.Seq[[]byte] {
 				if !isChunk {
 					continue
 				}
+				s.last = c.Value.Bytes
 				if !yield(c.Value.Bytes) {
 					return
 				}

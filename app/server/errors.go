@@ -97,6 +97,7 @@ var bedrockErrors = map[bedrock.Kind]struct {
 	bedrock.KindUpstream:      {kindUpstream, "upstream_error", "", 0, "Bedrock failed to process the request; retry it.", ""},
 	bedrock.KindTimeout:       {kindTimeout, "timeout", "", 0, "Bedrock did not answer in time.", ""},
 	bedrock.KindEmptyStream:   {kindUpstream, "empty_stream", "", 0, "Bedrock closed the stream without an event.", ""},
+	bedrock.KindConnection:    {kindUpstream, "bedrock_connection_error", "", 0, "The connection to Bedrock failed before the answer was complete; retry the request.", ""},
 	bedrock.KindCanceled:      {kindClientClosed, "", "", 0, "Client closed the request.", ""},
 }
 

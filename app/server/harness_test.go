@@ -53,7 +53,12 @@ func (s *syncBuffer) String() string {
 func newHarness(tb testing.TB, configure ...func(*server.Options)) *harness {
 	tb.Helper()
 	emu := bedrocktest.NewServer(tb)
-	rt := emu.RuntimeClient(tb)
+	return newHarnessOn(tb, emu, emu.RuntimeClient(tb), configure...)
+}
+
+// newHarnessOn is newHarness with the emulator and the runtime client given.
+func newHarnessOn(tb testing.TB, emu *bedrocktest.Server, rt bedrock.Runtime, configure ...func(*server.Options)) *harness {
+	tb.Helper()
 	logs := &syncBuffer{}
 	opts := server.Options{
 		Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

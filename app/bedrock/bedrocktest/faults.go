@@ -48,17 +48,21 @@ type Fault struct {
 	Kind FaultKind
 	// After is how many stream events go out before a mid-stream fault; 0
 	// means 2 (messageStart and the first delta, so the gateway has
-	// committed to its answer).
+	// committed to its answer), negative means before the first event
+	// (after the response headers).
 	After int
 	// Stall is how long FaultStall lasts; 0 means DefaultStall.
 	Stall time.Duration
 }
 
 func (f *Fault) after() int {
-	if f.After > 0 {
-		return f.After
+	switch {
+	case f.After < 0:
+		return 0
+	case f.After == 0:
+		return 2
 	}
-	return 2
+	return f.After
 }
 
 func (f *Fault) stall() time.Duration {
