@@ -442,3 +442,51 @@ func TestOneHourCacheWritesPriced(t *testing.T) {
 		t.Errorf("cost %v, want %v (100 tokens written for 1 hour at 6 per million)", c, want)
 	}
 }
+
+// TestMetricsCoverResponses: POST /responses, plain and streamed, counts in
+// the metrics, the access log and the cost as chat does.
+func TestMetricsCoverResponses(t *testing.T) {
+	h := newObservedHarness(t)
+	h.emu.Script(func(r bedrocktest.Request) *bedrocktest.Reply {
+		if r.Operation == "ConverseStream" {
+			return &bedrocktest.Reply{Text: []string{"a", "b"}, Usage: &bedrocktest.Usage{InputTokens: 7, OutputTokens: 3}}
+		}
+		return &bedrocktest.Reply{Text: []string{"ok"}, Usage: &bedrocktest.Usage{InputTokens: 10, OutputTokens: 4, CacheReadInputTokens: 3, CacheWriteInputTokens: 2}}
+	})
+	for id, stream := range map[string]string{"resp-plain": "false", "resp-stream": "true"} {
+		body := `{"model":"` + modelClaude + `","stream":` + stream + `,"input":"hi"}`
+		if r := postWithID(t, h.harness, "/api/v1/responses", id, body); r.StatusCode != 200 {
+			t.Fatalf("%s: status %d", id, r.StatusCode)
+		}
+	}
+	m := h.scrape(t)
+	key := map[string]string{"model": modelClaude, "key": "default"}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"gateway_tokens_total", map[string]string{"model": modelClaude, "type": "input"}, 17},
+		{"gateway_tokens_total", map[string]string{"model": modelClaude, "type": "output"}, 7},
+		{"gateway_tokens_total", map[string]string{"model": modelClaude, "type": "cache_read"}, 3},
+		{"gateway_requests_total", map[string]string{"route": "/api/v1/responses", "status": "200", "model": modelClaude}, 2},
+		{"gateway_upstream_duration_seconds", map[string]string{"model": modelClaude, "operation": "ConverseStream"}, 1},
+		{"gateway_time_to_first_token_seconds", map[string]string{"model": modelClaude}, 1},
+		{"gateway_overhead_seconds", map[string]string{"route": "/api/v1/responses"}, 2},
+		{"gateway_in_flight_streams", nil, 0},
+	} {
+		if got := sample(m, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %g, want %g", c.name, c.labels, got, c.want)
+		}
+	}
+	// The same traffic as TestMetricsAfterTraffic's chat: 164.4 USD per million.
+	if got := sample(m, "gateway_cost_usd_total", key); math.Abs(got-0.0001644) > 1e-15 {
+		t.Errorf("cost %.10g USD, want 0.0001644", got)
+	}
+	if s := accessLine(t, h.logs.String(), "resp-stream"); s["stream"] != true || s["input_tokens"] != 7.0 || s["output_tokens"] != 3.0 {
+		t.Errorf("stream log line %v", s)
+	}
+	if p := accessLine(t, h.logs.String(), "resp-plain"); p["input_tokens"] != 10.0 || p["cache_read_tokens"] != 3.0 || p["cost_known"] != true {
+		t.Errorf("plain log line %v", p)
+	}
+}
