@@ -490,6 +490,10 @@ func cfnIAMProblems(t cfnTemplate) []string {
 		"logs:PutLogEvents": func(_ map[string]any, r any) bool {
 			return t.refersTo(r, "AWS::Logs::LogGroup")
 		},
+		"bedrock:ApplyGuardrail": func(_ map[string]any, r any) bool {
+			s, _ := field(r, "Fn::Sub").(string)
+			return s == "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:guardrail/${GuardrailId}"
+		},
 		"lambda:InvokeFunction": func(_ map[string]any, r any) bool {
 			return reflect.DeepEqual(r, getAtt(gateway.Name, "Arn")) || reflect.DeepEqual(r, getAtt(gatewayImage, "Arn"))
 		},
@@ -909,6 +913,99 @@ func TestGatewayImageUriPattern(t *testing.T) {
 	for _, tt := range tests {
 		if got := re.MatchString(tt.in); got != tt.want {
 			t.Errorf("GatewayImageUri pattern on %q: got %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// gatewaySettings are the gateway variables template.yaml takes from its
+// parameters, on every gateway function (zip, image, streaming).
+var gatewaySettings = map[string]string{
+	"SERVICE_TIERS":         "ServiceTiers",
+	"ENABLE_PROMPT_CACHING": "EnablePromptCaching",
+	"PROMPT_CACHE_TTL":      "PromptCacheTtl",
+	"GUARDRAIL_ID":          "GuardrailId",
+	"GUARDRAIL_VERSION":     "GuardrailVersion",
+	"HIDE_LEGACY_MODELS":    "HideLegacyModels",
+	"KEY_LIMITS":            "KeyLimits",
+	"METRICS_MAX_KEY_NAMES": "MetricsMaxKeyNames",
+}
+
+// TestGatewaySettings checks every gateway function passes the settings
+// parameters on, that the README documents each variable, and that the
+// guardrail, when set, is the only one the role may apply.
+func TestGatewaySettings(t *testing.T) {
+	tmpl := loadCFN(t, samTemplate)
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"GatewayFunction", gatewayImage, "GatewayStreamFunction"} {
+		fn, ok := tmpl.resource(name)
+		if !ok {
+			t.Fatalf("no %s", name)
+		}
+		for env, param := range gatewaySettings {
+			if got := field(fn.Props, "Environment", "Variables", env); !reflect.DeepEqual(got, ref(param)) {
+				t.Errorf("%s %s: got %v, want the %s parameter", name, env, got, param)
+			}
+		}
+	}
+	for env, param := range gatewaySettings {
+		if _, ok := tmpl.Parameters[param].(map[string]any); !ok {
+			t.Errorf("no parameter %s for %s", param, env)
+		}
+		if !strings.Contains(string(readme), "`"+env+"`") {
+			t.Errorf("%s is not in the README's configuration table", env)
+		}
+	}
+	if got := tmpl.Conditions["HasGuardrail"]; !reflect.DeepEqual(got, map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{ref("GuardrailId"), ""}}}}) {
+		t.Errorf("HasGuardrail %v, want GuardrailId not empty", got)
+	}
+	var apply []any
+	for _, st := range field(tmpl.Resources, "GatewayRole", "Properties", "Policies").([]any) {
+		for _, s := range list(field(st, "PolicyDocument", "Statement")) {
+			if args, ok := field(s, "Fn::If").([]any); ok && len(args) == 3 && field(args[1], "Action") == "bedrock:ApplyGuardrail" {
+				apply = args
+			}
+		}
+	}
+	if len(apply) != 3 || apply[0] != "HasGuardrail" || !reflect.DeepEqual(apply[2], ref("AWS::NoValue")) {
+		t.Errorf("bedrock:ApplyGuardrail is %v, want it only under HasGuardrail", apply)
+	}
+}
+
+// TestSettingsPatterns checks the parameters admit the README's forms of
+// SERVICE_TIERS, KEY_LIMITS and GUARDRAIL_ID, and refuse what the gateway
+// would refuse at start-up.
+func TestSettingsPatterns(t *testing.T) {
+	params := loadCFN(t, samTemplate).Parameters
+	tests := []struct {
+		param, in string
+		want      bool
+	}{
+		{"ServiceTiers", "", true},
+		{"ServiceTiers", "*=flex, us.anthropic.claude-haiku-4-5-20251001-v1:0=priority", true},
+		{"ServiceTiers", "us.anthropic.claude-sonnet-4-6=default", true},
+		{"ServiceTiers", "*=turbo", false},
+		{"ServiceTiers", "flex", false},
+		{"KeyLimits", "", true},
+		{"KeyLimits", "team-a:rpm=60,tpm=100000,concurrent=4;*:rpm=600", true},
+		{"KeyLimits", "team-a:rpm=60\nx", false},
+		{"GuardrailId", "", true},
+		{"GuardrailId", "abc123def456", true},
+		{"GuardrailId", "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc", false},
+		{"GuardrailVersion", "DRAFT", true},
+		{"GuardrailVersion", "3", true},
+		{"GuardrailVersion", "latest", false},
+	}
+	for _, tt := range tests {
+		pattern, _ := field(params, tt.param, "AllowedPattern").(string)
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			t.Fatalf("%s AllowedPattern %q: %v", tt.param, pattern, err)
+		}
+		if got := re.MatchString(tt.in); got != tt.want {
+			t.Errorf("%s pattern on %q: got %v, want %v", tt.param, tt.in, got, tt.want)
 		}
 	}
 }
