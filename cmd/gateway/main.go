@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	bedrockCfg := bedrockAuth(awsCfg, cfg.BedrockAPIKey)
-	runtimeClient := bedrockruntime.NewFromConfig(bedrockCfg)
+	runtimeClient := bedrockruntime.NewFromConfig(bedrockCfg, bedrock.Lean("openbedrock-gateway/"+version))
 
 	authn, err := newAuthenticator(ctx, cfg, awsCfg, logger)
 	if err != nil {
