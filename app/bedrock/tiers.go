@@ -9,13 +9,18 @@ import (
 )
 
 // serviceTier maps OpenAI's service_tier onto Bedrock's serviceTier:
-// default, flex and priority name Bedrock's tiers; auto (or none) leaves
+// default, flex and priority name Bedrock's tiers (fast is OpenAI's other
+// name for priority, answered as priority as OpenAI does); auto (or none) leaves
 // the choice to the model's configured default tier (Translator.ServiceTiers)
 // and else to Bedrock. A tier the model does not offer is a 400 naming the
 // ones it does, rather than Bedrock's ValidationException; a configured
 // default the model does not offer is not sent.
 func (t *Translator) serviceTier(req *openai.ChatCompletionRequest, m Model, q quirks) (*types.ServiceTier, error) {
-	switch tier := req.ServiceTier; tier {
+	tier := req.ServiceTier
+	if tier == "fast" {
+		tier = "priority"
+	}
+	switch tier {
 	case "", "auto":
 		if def := t.defaultTier(m); def != "" && q.acceptsTier(def) {
 			return &types.ServiceTier{Type: types.ServiceTierType(def)}, nil
@@ -28,7 +33,7 @@ func (t *Translator) serviceTier(req *openai.ChatCompletionRequest, m Model, q q
 		}
 		return &types.ServiceTier{Type: types.ServiceTierType(tier)}, nil
 	default:
-		return nil, badRequest("service_tier", "service_tier must be auto, default, flex or priority, got %q", tier)
+		return nil, badRequest("service_tier", "service_tier must be auto, default, flex, priority or fast, got %q", tier)
 	}
 }
 

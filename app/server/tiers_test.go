@@ -33,6 +33,7 @@ func TestServiceTier(t *testing.T) {
 	}{
 		{"flex on Nova 2 Lite", modelNova2, "flex", 200, "flex", "flex"},
 		{"priority on Claude", modelClaude, "priority", 200, "priority", "priority"},
+		{"fast is priority", modelClaude, "fast", 200, "priority", "priority"},
 		{"auto leaves it to Bedrock", modelClaude, "auto", 200, "", "default"},
 		{"default", modelNova2, "default", 200, "default", "default"},
 		{"flex on Claude", modelClaude, "flex", 400, "", ""},
@@ -149,6 +150,7 @@ func TestResponsesServiceTier(t *testing.T) {
 	}{
 		{"flex on Nova 2 Lite", modelNova2, "flex", 200, "flex", "flex"},
 		{"priority on Claude", modelClaude, "priority", 200, "priority", "priority"},
+		{"fast is priority", modelClaude, "fast", 200, "priority", "priority"},
 		{"auto leaves it to Bedrock", modelClaude, "auto", 200, "", "default"},
 		{"none leaves it to Bedrock", modelClaude, "", 200, "", "default"},
 		{"default", modelNova2, "default", 200, "default", "default"},
