@@ -46,7 +46,7 @@ func (s *Service) InvokeModelStream(ctx context.Context, modelID string, body []
 	in := &bedrockruntime.InvokeModelWithResponseStreamInput{ModelId: aws.String(modelID), Body: body,
 		ContentType: aws.String("application/json"), Accept: aws.String("application/json")}
 	for attempt := 0; ; attempt++ {
-		out, err := s.rt.InvokeModelWithResponseStream(ctx, in, s.observed, ownStreamDecoder)
+		out, err := s.runtime(ctx).InvokeModelWithResponseStream(ctx, in, s.observed, ownStreamDecoder)
 		if err != nil {
 			return nil, Classify(err)
 		}
@@ -127,7 +127,7 @@ func (s *InvokeStream) Close() error { return s.stream.Close() }
 // models that support it; for the others Bedrock answers a
 // ValidationException (CountTokensUnsupported).
 func (s *Service) CountTokens(ctx context.Context, modelID string, body []byte) (int, error) {
-	out, err := s.rt.CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: aws.String(modelID),
+	out, err := s.runtime(ctx).CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: aws.String(modelID),
 		Input: &types.CountTokensInputMemberInvokeModel{Value: types.InvokeModelTokensRequest{Body: body}}}, s.observed)
 	if err != nil {
 		return 0, Classify(err)

@@ -162,20 +162,20 @@ func (s *Service) invoke(ctx context.Context, rc *rawCall) (close func(), err er
 	opts := []func(*bedrockruntime.Options){s.observed, rc.options}
 	switch rc.req.Operation {
 	case OpConverse:
-		_, err = s.rt.Converse(ctx, &bedrockruntime.ConverseInput{ModelId: id}, opts...)
+		_, err = s.runtime(ctx).Converse(ctx, &bedrockruntime.ConverseInput{ModelId: id}, opts...)
 	case OpInvoke:
-		_, err = s.rt.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: id, Body: rc.req.Body}, opts...)
+		_, err = s.runtime(ctx).InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: id, Body: rc.req.Body}, opts...)
 	case OpCountTokens:
-		_, err = s.rt.CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: id,
+		_, err = s.runtime(ctx).CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: id,
 			Input: &types.CountTokensInputMemberInvokeModel{Value: types.InvokeModelTokensRequest{Body: []byte("{}")}}}, opts...)
 	case OpConverseStream:
 		var out *bedrockruntime.ConverseStreamOutput
-		if out, err = s.rt.ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: id}, append(opts, ownStreamDecoder)...); err == nil {
+		if out, err = s.runtime(ctx).ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: id}, append(opts, ownStreamDecoder)...); err == nil {
 			return func() { out.GetStream().Close() }, nil
 		}
 	case OpInvokeStream:
 		var out *bedrockruntime.InvokeModelWithResponseStreamOutput
-		if out, err = s.rt.InvokeModelWithResponseStream(ctx, &bedrockruntime.InvokeModelWithResponseStreamInput{ModelId: id, Body: rc.req.Body}, append(opts, ownStreamDecoder)...); err == nil {
+		if out, err = s.runtime(ctx).InvokeModelWithResponseStream(ctx, &bedrockruntime.InvokeModelWithResponseStreamInput{ModelId: id, Body: rc.req.Body}, append(opts, ownStreamDecoder)...); err == nil {
 			return func() { out.GetStream().Close() }, nil
 		}
 	default:

@@ -12,7 +12,7 @@ import (
 // Converse request in would use. Models that cannot count answer an error
 // for which CountTokensUnsupported is true.
 func (s *Service) CountConverseTokens(ctx context.Context, in *bedrockruntime.ConverseInput) (int, error) {
-	out, err := s.rt.CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: in.ModelId,
+	out, err := s.runtime(ctx).CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: in.ModelId,
 		Input: &types.CountTokensInputMemberConverse{Value: types.ConverseTokensRequest{
 			Messages: in.Messages, System: in.System, ToolConfig: in.ToolConfig,
 			AdditionalModelRequestFields: in.AdditionalModelRequestFields,

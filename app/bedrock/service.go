@@ -47,6 +47,13 @@ type ServiceOptions struct {
 	// Observe, when set, is told of every call the service makes, with the
 	// context of the call (metrics find their request in it).
 	Observe func(context.Context, CallReport)
+	// Region names Runtime's region; Fallbacks are the regions Failover
+	// tries after it, in order (FALLBACK_REGIONS).
+	Region    string
+	Fallbacks []Region
+	// OnFailover, when set, is told each time Failover leaves a target
+	// for the next, with the error that made it.
+	OnFailover func(ctx context.Context, from, to Target, err error)
 }
 
 // ErrStreamsEnded ends streams open when the gateway shuts down.
@@ -62,11 +69,14 @@ type Service struct {
 	streamsEnd    <-chan struct{}
 	observe       func(context.Context, CallReport)
 	observed      func(*bedrockruntime.Options) // adds the observing middleware
+	regions       []Region                      // Runtime's first, then the fallbacks
+	failover      func(ctx context.Context, from, to Target, err error)
 }
 
 // NewService returns a service over o.Runtime.
 func NewService(o ServiceOptions) *Service {
-	s := &Service{rt: o.Runtime, streamRetries: o.StreamRetries, streamsEnd: o.StreamsEnd, observe: o.Observe}
+	s := &Service{rt: o.Runtime, streamRetries: o.StreamRetries, streamsEnd: o.StreamsEnd, observe: o.Observe, failover: o.OnFailover}
+	s.regions = append([]Region{{Name: o.Region, Runtime: o.Runtime}}, o.Fallbacks...)
 	if s.streamRetries == 0 {
 		s.streamRetries = 2
 	}
@@ -102,7 +112,7 @@ func (s *Service) streamException(ctx context.Context, op string, err error) {
 
 // Converse makes one Converse call.
 func (s *Service) Converse(ctx context.Context, in *bedrockruntime.ConverseInput) (*bedrockruntime.ConverseOutput, error) {
-	out, err := s.rt.Converse(ctx, in, s.observed)
+	out, err := s.runtime(ctx).Converse(ctx, in, s.observed)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -140,7 +150,7 @@ func (s *Service) ConverseN(ctx context.Context, in *bedrockruntime.ConverseInpu
 // InvokeModel makes one InvokeModel call. It takes the SDK's options so
 // that the Service is an Invoker for the Embedder.
 func (s *Service) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error) {
-	out, err := s.rt.InvokeModel(ctx, in, append(opts, s.observed)...)
+	out, err := s.runtime(ctx).InvokeModel(ctx, in, append(opts, s.observed)...)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -153,7 +163,7 @@ func (s *Service) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeMode
 // when it is retryable.
 func (s *Service) ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput) (*EventStream, error) {
 	for attempt := 0; ; attempt++ {
-		out, err := s.rt.ConverseStream(ctx, in, s.observed, ownStreamDecoder)
+		out, err := s.runtime(ctx).ConverseStream(ctx, in, s.observed, ownStreamDecoder)
 		if err != nil {
 			return nil, Classify(err)
 		}

@@ -22,6 +22,11 @@ type Exchange struct {
 	// Foundation is its foundation model, for prices.
 	Model      string
 	Foundation string
+	// Region is the Bedrock region that served the request, "" when no
+	// call succeeded; FailedOver is true when another region or model than
+	// the gateway's and the requested one served (a failover).
+	Region     string
+	FailedOver bool
 	// Key is the API key's name, never the key.
 	Key string
 	// Stream is true once an SSE stream started.

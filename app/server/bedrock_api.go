@@ -130,12 +130,16 @@ func (s *Server) handleBedrockRuntime(c *gin.Context) {
 	}
 	req := &bedrock.RawRequest{Operation: op, ModelID: model.ID, Body: body, Header: c.Request.Header}
 	if op.Streams() {
-		s.relayBedrockStream(c, req)
+		s.relayBedrockStream(c, model, req)
 		return
 	}
-	ctx := bedrockContext(c, ex)
 	upstreamStart := time.Now()
-	resp, err := s.bedrock.Raw(ctx, req)
+	var resp *bedrock.RawResponse
+	// Region failover only: the body is the client's, written for its model.
+	_, err = s.withFailover(c, model, model.ID, nil, func(ctx context.Context, _ bedrock.Model) (err error) {
+		resp, err = s.bedrock.Raw(ctx, req)
+		return err
+	})
 	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, err)
@@ -158,11 +162,15 @@ func (s *Server) handleBedrockRuntime(c *gin.Context) {
 // flushed as it arrives. Bedrock's exceptions inside the stream are frames
 // too, relayed as they came; when the gateway itself must end the stream
 // (shutdown, a broken upstream), it sends an exception frame of its own.
-func (s *Server) relayBedrockStream(c *gin.Context, req *bedrock.RawRequest) {
+func (s *Server) relayBedrockStream(c *gin.Context, model bedrock.Model, req *bedrock.RawRequest) {
 	ex := exchange(c)
 	ctx := bedrockContext(c, ex)
 	upstreamStart := time.Now()
-	stream, err := s.bedrock.RawStream(ctx, req)
+	var stream *bedrock.FrameStream
+	_, err := s.withFailover(c, model, model.ID, nil, func(ctx context.Context, _ bedrock.Model) (err error) {
+		stream, err = s.bedrock.RawStream(ctx, req)
+		return err
+	})
 	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, err)

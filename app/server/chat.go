@@ -42,36 +42,62 @@ func (s *Server) handleChat(c *gin.Context) {
 	if name == "" {
 		name = model.ID
 	}
+	// translate makes the call for the model that serves: a fallback
+	// model (MODEL_FALLBACKS) gets the request translated for it.
+	translate := func(ctx context.Context, m bedrock.Model) (*bedrock.Call, error) {
+		if m.ID == model.ID {
+			return call, nil
+		}
+		fc, err := s.opts.Translator.Translate(ctx, &req, m)
+		if err != nil {
+			return nil, err
+		}
+		bedrock.TagRequest(fc.Input, ex.RequestID)
+		return fc, nil
+	}
 	id, created := completionID(), time.Now().Unix()
 	if req.Stream {
-		s.streamChat(c, call, name, id, created, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+		s.streamChat(c, model, name, translate, id, created, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
 		return
 	}
 
-	ctx := bedrockContext(c, ex)
+	var out openai.ChatCompletion
 	upstreamStart := time.Now()
-	results, err := s.bedrock.ConverseN(ctx, call.Input, call.N)
+	served, err := s.withFailover(c, model, req.Model, s.resolveModel, func(ctx context.Context, m bedrock.Model) error {
+		call, err := translate(ctx, m)
+		if err != nil {
+			return err
+		}
+		results, err := s.bedrock.ConverseN(ctx, call.Input, call.N)
+		for _, r := range results {
+			if trace, ok := bedrock.GuardrailIntervened(r); ok {
+				s.log.InfoContext(ctx, "guardrail intervened", "request_id", ex.RequestID, "model", m.ID, "trace", trace)
+			}
+			if r != nil { // Bedrock bills the choices that succeeded, failed over or not
+				ex.Usage = ex.Usage.Add(openAIUsage(bedrock.Usage(r.Usage)))
+			}
+		}
+		if err != nil {
+			return err
+		}
+		out = openai.ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: name, Choices: make([]openai.Choice, len(results))}
+		for i, r := range results {
+			out.Choices[i] = call.Choice(r, i)
+			u := bedrock.Usage(r.Usage)
+			bedrock.AddReasoningTokens(u, len(out.Choices[i].Message.ReasoningContent))
+			out.Usage = bedrock.AddUsage(out.Usage, u)
+		}
+		out.ServiceTier = bedrock.ServedTier(results[0].ServiceTier)
+		return nil
+	})
 	ex.Upstream = time.Since(upstreamStart)
-	for _, r := range results {
-		if trace, ok := bedrock.GuardrailIntervened(r); ok {
-			s.log.InfoContext(ctx, "guardrail intervened", "request_id", ex.RequestID, "model", ex.Model, "trace", trace)
-		}
-		if r != nil { // Bedrock bills the choices that succeeded
-			ex.Usage = ex.Usage.Add(openAIUsage(bedrock.Usage(r.Usage)))
-		}
-	}
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	out := openai.ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: name, Choices: make([]openai.Choice, len(results))}
-	for i, r := range results {
-		out.Choices[i] = call.Choice(r, i)
-		u := bedrock.Usage(r.Usage)
-		bedrock.AddReasoningTokens(u, len(out.Choices[i].Message.ReasoningContent))
-		out.Usage = bedrock.AddUsage(out.Usage, u)
+	if served.ID != model.ID {
+		out.Model = served.ID // the model that answered, not the one asked for
 	}
-	out.ServiceTier = bedrock.ServedTier(results[0].ServiceTier)
 	ex.ServiceTier = out.ServiceTier
 	if out.Usage == nil {
 		out.Usage = &openai.Usage{}
@@ -114,17 +140,31 @@ func completionID() string {
 }
 
 // streamChat answers with server-sent events, forwarding each Bedrock event
-// as soon as it arrives. A client that disconnects cancels the request
-// context and with it the Bedrock call.
-func (s *Server) streamChat(c *gin.Context, call *bedrock.Call, model, id string, created int64, includeUsage bool) {
+// as soon as it arrives. The stream is opened (its first event read)
+// through the failover, with translate making the call for each model;
+// once the first byte is sent it never fails over. A client that
+// disconnects cancels the request context and with it the Bedrock call.
+func (s *Server) streamChat(c *gin.Context, model bedrock.Model, name string, translate func(context.Context, bedrock.Model) (*bedrock.Call, error),
+	id string, created int64, includeUsage bool) {
 	ex := exchange(c)
 	ctx := bedrockContext(c, ex)
 	upstreamStart := time.Now()
-	stream, err := s.bedrock.ConverseStream(ctx, call.StreamInput())
+	var stream *bedrock.EventStream
+	var call *bedrock.Call
+	served, err := s.withFailover(c, model, name, s.resolveModel, func(ctx context.Context, m bedrock.Model) (err error) {
+		if call, err = translate(ctx, m); err != nil {
+			return err
+		}
+		stream, err = s.bedrock.ConverseStream(ctx, call.StreamInput())
+		return err
+	})
 	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, err)
 		return
+	}
+	if served.ID != model.ID {
+		name = served.ID
 	}
 	defer stream.Close()
 	ex.Stream = true
@@ -138,7 +178,7 @@ func (s *Server) streamChat(c *gin.Context, call *bedrock.Call, model, id string
 	ex.TTFT = time.Since(ex.Start)
 	c.Status(http.StatusOK)
 	w := &sseWriter{w: c.Writer}
-	conv := call.NewStream(id, model, created)
+	conv := call.NewStream(id, name, created)
 	defer func() {
 		ex.Usage, ex.ServiceTier = openAIUsage(conv.Usage()), conv.Tier()
 		if trace, ok := conv.GuardrailIntervened(); ok {

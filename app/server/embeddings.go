@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -30,7 +31,13 @@ func (s *Server) handleEmbeddings(c *gin.Context) {
 	ex := exchange(c)
 	setModel(c, ex, model)
 	upstreamStart := time.Now()
-	out, err := s.opts.Embedder.Embed(bedrockContext(c, ex), model, req)
+	var out *openai.EmbeddingResponse
+	// Region failover only: another model's vectors would not compare
+	// with the ones the client has.
+	_, err = s.withFailover(c, model, req.Model, nil, func(ctx context.Context, m bedrock.Model) (err error) {
+		out, err = s.opts.Embedder.Embed(ctx, m, req)
+		return err
+	})
 	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, embeddingError(err))

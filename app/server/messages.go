@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"math/rand/v2"
@@ -68,8 +69,17 @@ func (s *Server) handleMessages(c *gin.Context) {
 	}
 	ex := exchange(c)
 	setModel(c, ex, model)
+	// A fallback model (MODEL_FALLBACKS) must be served the same way:
+	// Claude natively, other models through Converse.
+	resolve := func(name string) (bedrock.Model, error) {
+		m, err := s.resolveAnthropicModel(name)
+		if err == nil && m.IsClaude() != model.IsClaude() {
+			return m, fmt.Errorf("%s and %s are not served the same way on the Messages API (Claude natively, other models on Converse)", model.ID, m.ID)
+		}
+		return m, err
+	}
 	if model.IsClaude() {
-		s.messagesNative(c, body, model, head.Stream)
+		s.messagesNative(c, body, model, head, resolve)
 		return
 	}
 	var req anthropic.MessagesRequest
@@ -88,30 +98,58 @@ func (s *Server) handleMessages(c *gin.Context) {
 		return
 	}
 	bedrock.TagRequest(call.Input, ex.RequestID)
+	translate := func(ctx context.Context, m bedrock.Model) (*bedrock.Call, error) {
+		if m.ID == model.ID {
+			return call, nil
+		}
+		fc, err := s.opts.Translator.Translate(ctx, chat, m)
+		if err == nil {
+			bedrock.TagRequest(fc.Input, ex.RequestID)
+		}
+		return fc, err
+	}
 	id := messageID()
-	ctx := bedrockContext(c, ex)
 	upstreamStart := time.Now()
 	if !head.Stream {
-		out, err := s.bedrock.Converse(ctx, call.Input)
+		var msg anthropic.Response
+		_, err := s.withFailover(c, model, head.Model, resolve, func(ctx context.Context, m bedrock.Model) error {
+			call, err := translate(ctx, m)
+			if err != nil {
+				return err
+			}
+			out, err := s.bedrock.Converse(ctx, call.Input)
+			if err != nil {
+				return err
+			}
+			msg = bedrock.AnthropicMessage(out, id, servedName(head.Model, model, m))
+			return nil
+		})
 		ex.Upstream = time.Since(upstreamStart)
 		if err != nil {
 			s.writeError(c, err)
 			return
 		}
-		msg := bedrock.AnthropicMessage(out, id, head.Model)
 		ex.Usage = anthropicUsage(msg.Usage)
 		setOverhead(c, ex)
 		c.JSON(http.StatusOK, msg)
 		return
 	}
-	stream, err := s.bedrock.ConverseStream(ctx, call.StreamInput())
+	var stream *bedrock.EventStream
+	served, err := s.withFailover(c, model, head.Model, resolve, func(ctx context.Context, m bedrock.Model) error {
+		call, err := translate(ctx, m)
+		if err != nil {
+			return err
+		}
+		stream, err = s.bedrock.ConverseStream(ctx, call.StreamInput())
+		return err
+	})
 	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	defer stream.Close()
-	enc := bedrock.NewAnthropicStream(id, head.Model)
+	enc := bedrock.NewAnthropicStream(id, servedName(head.Model, model, served))
 	defer func() { ex.Usage = anthropicUsage(enc.Usage()) }()
 	w := s.startAnthropicStream(c, ex)
 	if w.write(enc.Start()...) != nil || w.ping() != nil {
@@ -127,25 +165,45 @@ func (s *Server) handleMessages(c *gin.Context) {
 	_ = w.write(enc.Finish()...)
 }
 
+// servedName is the model name an answer gives: the client's for the model
+// it asked for, the model id of a fallback that served instead.
+func servedName(requested string, asked, served bedrock.Model) string {
+	if served.ID != asked.ID {
+		return served.ID
+	}
+	return requested
+}
+
 // messagesNative serves a Claude model with the client's body, through
 // InvokeModel or InvokeModelWithResponseStream. Betas Bedrock would refuse
 // are dropped (and named in a header); Bedrock's answer is in Anthropic's
 // format already and is relayed as it comes.
-func (s *Server) messagesNative(c *gin.Context, raw []byte, model bedrock.Model, stream bool) {
+func (s *Server) messagesNative(c *gin.Context, raw []byte, model bedrock.Model, head messagesHead, resolve func(string) (bedrock.Model, error)) {
 	ex := exchange(c)
-	kept, dropped := bedrock.BedrockBetas(c.Request.Header.Values("anthropic-beta"), model)
-	if len(dropped) > 0 {
-		c.Header(DroppedBetasHeader, strings.Join(dropped, ","))
+	// body is the InvokeModel body for m, with the betas m accepts.
+	body := func(m bedrock.Model) ([]byte, error) {
+		kept, dropped := bedrock.BedrockBetas(c.Request.Header.Values("anthropic-beta"), m)
+		c.Writer.Header().Del(DroppedBetasHeader)
+		if len(dropped) > 0 {
+			c.Header(DroppedBetasHeader, strings.Join(dropped, ","))
+		}
+		return bedrock.AnthropicInvokeBody(raw, kept)
 	}
-	body, err := bedrock.AnthropicInvokeBody(raw, kept)
-	if err != nil {
+	if _, err := body(model); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	ctx := bedrockContext(c, ex)
 	upstreamStart := time.Now()
-	if !stream {
-		out, err := s.bedrock.InvokeModelBody(ctx, model.ID, body)
+	if !head.Stream {
+		var out []byte
+		_, err := s.withFailover(c, model, head.Model, resolve, func(ctx context.Context, m bedrock.Model) error {
+			b, err := body(m)
+			if err != nil {
+				return err
+			}
+			out, err = s.bedrock.InvokeModelBody(ctx, m.ID, b)
+			return err
+		})
 		ex.Upstream = time.Since(upstreamStart)
 		if err != nil {
 			s.writeError(c, err)
@@ -160,7 +218,15 @@ func (s *Server) messagesNative(c *gin.Context, raw []byte, model bedrock.Model,
 		c.Data(http.StatusOK, "application/json", out)
 		return
 	}
-	st, err := s.bedrock.InvokeModelStream(ctx, model.ID, body)
+	var st *bedrock.InvokeStream
+	_, err := s.withFailover(c, model, head.Model, resolve, func(ctx context.Context, m bedrock.Model) error {
+		b, err := body(m)
+		if err != nil {
+			return err
+		}
+		st, err = s.bedrock.InvokeModelStream(ctx, m.ID, b)
+		return err
+	})
 	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, err)

@@ -90,6 +90,8 @@ func (s *Server) accessLog() gin.HandlerFunc {
 			slog.String("route", ex.Route),
 			slog.Int("status", status),
 			slog.String("model", ex.Model),
+			slog.String("region", ex.Region),
+			slog.Bool("failed_over", ex.FailedOver),
 			slog.String("key", ex.Key),
 			slog.String("error", c.GetString(ctxError)),
 			slog.String("bedrock_error", ex.ErrorType()),

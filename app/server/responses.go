@@ -47,8 +47,8 @@ func (s *Server) handleResponses(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	ex, key, model, rc, input := exchange(c), p.key, p.model, p.call, p.input
-	bedrock.TagRequest(rc.Input, ex.RequestID)
+	ex, key, model, input := exchange(c), p.key, p.model, p.input
+	bedrock.TagRequest(p.call.Input, ex.RequestID)
 	base := responseBase(&req, model)
 	store := req.StoreOrDefault() && !s.opts.ResponseStore.Off
 	base.Store = store
@@ -58,20 +58,34 @@ func (s *Server) handleResponses(c *gin.Context) {
 		}
 	}
 	if req.Stream {
-		s.streamResponse(c, rc, base, keep)
+		s.streamResponse(c, p, base, keep)
 		return
 	}
 
-	ctx := bedrockContext(c, ex)
 	upstreamStart := time.Now()
-	out, err := s.bedrock.Converse(ctx, rc.Input)
+	var resp *openai.Response
+	_, err = s.withFailover(c, model, req.Model, s.resolveModel, func(ctx context.Context, m bedrock.Model) error {
+		rc, err := s.responseCall(ctx, p, m)
+		if err != nil {
+			return err
+		}
+		out, err := s.bedrock.Converse(ctx, rc.Input)
+		if err != nil {
+			return err
+		}
+		ex.Usage, ex.ServiceTier = openAIUsage(bedrock.Usage(out.Usage)), bedrock.ServedTier(out.ServiceTier)
+		b := base
+		if m.ID != model.ID {
+			b.Model = m.ID // the model that answered, not the one asked for
+		}
+		resp = rc.Complete(out, b, newID)
+		return nil
+	})
 	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	ex.Usage, ex.ServiceTier = openAIUsage(bedrock.Usage(out.Usage)), bedrock.ServedTier(out.ServiceTier)
-	resp := rc.Complete(out, base, newID)
 	keep(resp)
 	setOverhead(c, ex)
 	c.JSON(http.StatusOK, resp)
@@ -83,6 +97,24 @@ type preparedResponse struct {
 	model bedrock.Model
 	call  *bedrock.ResponseCall
 	input []openai.ResponseItem // the request's own input items, with ids
+	// resolved is the request with its previous response and item
+	// references in, as translated; a fallback model gets it translated anew.
+	resolved  *openai.CreateResponseRequest
+	requestID string
+}
+
+// responseCall is p's call for model m: the prepared one for the request's
+// model, a new translation for a fallback model (MODEL_FALLBACKS).
+func (s *Server) responseCall(ctx context.Context, p *preparedResponse, m bedrock.Model) (*bedrock.ResponseCall, error) {
+	if m.ID == p.model.ID {
+		return p.call, nil
+	}
+	rc, err := s.responses.Translate(ctx, p.resolved, m)
+	if err != nil {
+		return nil, err
+	}
+	bedrock.TagRequest(rc.Input, p.requestID)
+	return rc, nil
 }
 
 // prepareResponse resolves the model, previous_response_id and item
@@ -122,6 +154,7 @@ func (s *Server) prepareResponse(c *gin.Context, req *openai.CreateResponseReque
 	}
 
 	ctx := c.Request.Context()
+	p.resolved, p.requestID = &resolved, ex.RequestID
 	p.call, err = s.responses.Translate(ctx, &resolved, model)
 	if err != nil {
 		return nil, err
@@ -270,15 +303,26 @@ func responseBase(req *openai.CreateResponseRequest, m bedrock.Model) openai.Res
 // Bedrock event as it arrives. An exception before the first event is a
 // real HTTP error; one after it ends the stream with an error event and
 // response.failed. A client that disconnects cancels the Bedrock call.
-func (s *Server) streamResponse(c *gin.Context, rc *bedrock.ResponseCall, base openai.Response, keep func(*openai.Response)) {
+func (s *Server) streamResponse(c *gin.Context, p *preparedResponse, base openai.Response, keep func(*openai.Response)) {
 	ex := exchange(c)
 	ctx := bedrockContext(c, ex)
 	upstreamStart := time.Now()
-	stream, err := s.bedrock.ConverseStream(ctx, rc.StreamInput())
+	var stream *bedrock.EventStream
+	var rc *bedrock.ResponseCall
+	served, err := s.withFailover(c, p.model, base.Model, s.resolveModel, func(ctx context.Context, m bedrock.Model) (err error) {
+		if rc, err = s.responseCall(ctx, p, m); err != nil {
+			return err
+		}
+		stream, err = s.bedrock.ConverseStream(ctx, rc.StreamInput())
+		return err
+	})
 	ex.Upstream = time.Since(upstreamStart)
 	if err != nil {
 		s.writeError(c, err)
 		return
+	}
+	if served.ID != p.model.ID {
+		base.Model = served.ID // the model that answered, not the one asked for
 	}
 	defer stream.Close()
 	ex.Stream = true

@@ -63,6 +63,12 @@ type Options struct {
 	// Ready reports whether the instance should receive traffic (/ready).
 	// Nil means always ready.
 	Ready func() bool
+	// Fallbacks are the Bedrock regions a call fails over to, in order
+	// (FALLBACK_REGIONS), each with its client; Region is the first's.
+	Fallbacks []bedrock.Region
+	// ModelFallbacks maps a model (id or alias) to the models a call fails
+	// over to after every region (MODEL_FALLBACKS, ParseModelFallbacks).
+	ModelFallbacks map[string][]string
 	// StreamRetries is how many times a stream whose first event is a
 	// retryable Bedrock exception is reopened; default 2.
 	StreamRetries int
@@ -194,7 +200,8 @@ func New(o Options) http.Handler {
 	}
 	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
 	s.bedrock = bedrock.NewService(bedrock.ServiceOptions{Runtime: o.Bedrock, StreamRetries: o.StreamRetries,
-		StreamsEnd: o.StreamsEnd, Observe: s.observeCall})
+		StreamsEnd: o.StreamsEnd, Observe: s.observeCall,
+		Region: s.region(), Fallbacks: o.Fallbacks, OnFailover: s.logFailover})
 	if s.opts.Embedder == nil {
 		s.opts.Embedder = &bedrock.Embedder{Client: s.bedrock}
 	}

@@ -89,6 +89,7 @@ type config struct {
 	modelConfig     // model catalogue, aliases and embeddings (models.go)
 	observeConfig   // metrics, request logs and prices (observe.go)
 	responsesConfig // the Responses API's reasoning secret and store (responses.go)
+	failoverConfig  // fallback regions and models (failover.go)
 }
 
 // loadConfig reads the configuration; it returns an error for any value it
@@ -136,6 +137,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.modelConfig = loadModelConfig(&p)
 	c.observeConfig = loadObserveConfig(&p)
 	c.responsesConfig = loadResponsesConfig(&p)
+	c.failoverConfig = loadFailoverConfig(&p, c.Region)
 	c.LogLevel = slog.LevelInfo
 	if p.bool("DEBUG", false) {
 		c.LogLevel = slog.LevelDebug

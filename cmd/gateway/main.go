@@ -110,6 +110,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		},
 
 		Region:                cfg.Region,
+		Fallbacks:             fallbackRegions(cfg.failoverConfig, bedrockCfg),
+		ModelFallbacks:        cfg.ModelFallbacks,
 		DefaultEmbeddingModel: cfg.DefaultEmbeddingModel,
 		Defaults:              defaults,
 		HideLegacy:            cfg.HideLegacy,
@@ -132,7 +134,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	obs.started(initStart, time.Since(initStart))
 	logger.Info("gateway initialised", "version", version, "runtime", runtimeName,
 		"init_ms", float64(time.Since(initStart).Microseconds())/1000, "region", awsCfg.Region, "default_model", cfg.DefaultModel,
-		"bedrock_auth", bedrockAuthName(cfg.BedrockAPIKey))
+		"bedrock_auth", bedrockAuthName(cfg.BedrockAPIKey), "fallback_regions", cfg.FallbackRegions, "model_fallbacks", cfg.ModelFallbacks)
 	return serve(ctx, handler, cfg, logger, lc)
 }
 

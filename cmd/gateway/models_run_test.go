@@ -183,3 +183,36 @@ func TestRunSignsWithoutBedrockAPIKey(t *testing.T) {
 		}
 	}
 }
+
+// TestRunFailsOver: with FALLBACK_REGIONS and BEDROCK_REGION_ENDPOINTS the
+// gateway builds a client per region at start-up: when AWS_REGION's
+// endpoint throttles, the call lands on the fallback region's.
+func TestRunFailsOver(t *testing.T) {
+	primary, west := bedrocktest.NewServer(t), bedrocktest.NewServer(t)
+	primary.Script(func(bedrocktest.Request) *bedrocktest.Reply {
+		return &bedrocktest.Reply{Error: &bedrocktest.Error{Type: "ThrottlingException"}}
+	})
+	url := runGateway(t, primary.URL, map[string]string{"FALLBACK_REGIONS": "us-west-2", "BEDROCK_REGION_ENDPOINTS": "us-west-2=" + west.URL,
+		"AWS_MAX_ATTEMPTS": "1"})
+	modelsHealth(t, url, func(m map[string]any) bool { return m["source"] == "bedrock" })
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/chat/completions", strings.NewReader(`{"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer run-key")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Gateway-Region") != "us-west-2" {
+		t.Fatalf("chat: %d %s from %q, want 200 from us-west-2", resp.StatusCode, body, resp.Header.Get("X-Gateway-Region"))
+	}
+	var converse []string
+	for _, r := range west.Requests() {
+		if r.Operation == "Converse" {
+			converse = append(converse, r.Header.Get("Authorization"))
+		}
+	}
+	if len(converse) != 1 || !strings.Contains(converse[0], "/us-west-2/bedrock/aws4_request") {
+		t.Errorf("the fallback emulator's Converse calls were signed %v, want one for us-west-2", converse)
+	}
+}
