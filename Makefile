@@ -16,7 +16,7 @@ EMULATOR_PORT ?= 4000
 # root, so a fresh clone builds them all.
 MODULES := . bench deploy app/anthropic/sdktest
 
-.PHONY: help build build-lambda demo docker test fmt-check vet test-go fuzz bench bench-smoke tools clean
+.PHONY: help build build-lambda demo docker test fmt-check vet test-go fuzz soak bench bench-smoke tools clean
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -71,6 +71,16 @@ test-go: ## go test -race in every module, and cmd/gateway with -tags lambda; he
 	export GATEWAY_TEST_BIN_DIR="$$bins"; \
 	for m in $(MODULES); do echo "go test ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...); done; \
 	echo "go test -tags lambda ./cmd/gateway/..."; $(GO) test -race -count=1 -tags lambda ./cmd/gateway/...
+
+# The soak test (bench/soak) runs the gateway and emulator binaries with the
+# emulator's faults on; make test runs a short one (about 12 s, 32 clients).
+SOAK_DURATION ?= 3m
+SOAK_CLIENTS ?= 256
+SOAK_FAULTS ?=
+
+soak: ## Soak the gateway for SOAK_DURATION (3m) with SOAK_CLIENTS (256) clients against the emulator with faults on (SOAK_FAULTS).
+	cd bench && SOAK_DURATION=$(SOAK_DURATION) SOAK_CLIENTS=$(SOAK_CLIENTS) SOAK_FAULTS='$(SOAK_FAULTS)' \
+		$(GO) test -count=1 -timeout 0 -v -run '^TestSoak$$' ./soak
 
 bench: ## Benchmark the gateway against a bare proxy and the emulator (about 8 minutes): bench/REPORT.md, bench/chart.svg.
 	cd bench && $(GO) run ./cmd/bench

@@ -23,6 +23,8 @@ type Process struct {
 	InvokeURL string
 	// Started is when it was started.
 	Started time.Time
+	// Pid is its process id, for reading /proc.
+	Pid int
 
 	mu  sync.Mutex
 	out bytes.Buffer
@@ -72,6 +74,7 @@ func Start(tb testing.TB, bin string, args []string, addr string, env ...string)
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", filepath.Base(bin), err)
 	}
+	p.Pid = cmd.Process.Pid
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	tb.Cleanup(func() {
