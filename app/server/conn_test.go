@@ -2,10 +2,13 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -132,29 +135,53 @@ func TestBrokenBodyIsTheClients(t *testing.T) {
 
 // TestStalledStreamReaderIsDropped is finding 2 of issue 12: a client that
 // stops reading a stream is dropped at WRITE_TIMEOUT, and its slot is free.
+//
+// The stall does not depend on the machine's speed: the gateway's send
+// buffer and the client's receive buffer are set small, so the gateway's
+// writes block after some kilobytes, and the stream is far longer than
+// that. (With loopback's autotuned buffers megabytes had to go through
+// first, which under -race on a loaded machine outlasted the test.) The
+// stalled connection must then end without the stream's end: the slot was
+// freed by dropping the client, not by finishing the stream.
 func TestStalledStreamReaderIsDropped(t *testing.T) {
 	h := newHarness(t, func(o *server.Options) {
 		o.MaxConcurrent = 1
 		o.WriteTimeout = 300 * time.Millisecond
 	})
-	chunk := strings.Repeat("lorem ipsum ", 4000)
+	srv := httptest.NewUnstartedServer(h.handler)
+	srv.Listener = smallSendBuffers{srv.Listener}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	chunk := strings.Repeat("lorem ipsum ", 1000)
 	h.emu.Script(func(bedrocktest.Request) *bedrocktest.Reply {
-		text := make([]string, 400) // about 20 MB of events: more than the sockets buffer
+		text := make([]string, 200) // about 2.4 MB of events: a hundred times the buffers
 		for i := range text {
 			text[i] = chunk
 		}
 		return &bedrocktest.Reply{Text: text}
 	})
 	body := `{"stream":true,"messages":[{"role":"user","content":"talk"}]}`
-	srv := &httptest.Server{URL: h.url}
-	stalled := rawConn(t, srv, postHead("/api/v1/chat/completions", testKey, len(body))+body)
-	_ = stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if line, err := bufio.NewReader(stalled).ReadString('\n'); err != nil || !strings.Contains(line, "200") {
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.(*net.TCPConn).SetReadBuffer(smallBuffer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, postHead("/api/v1/chat/completions", testKey, len(body))+body); err != nil {
+		t.Fatal(err)
+	}
+	// The deadlines below only bound a failing run; a passing one takes
+	// about WriteTimeout.
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	stalled := bufio.NewReaderSize(conn, 4096)
+	if line, err := stalled.ReadString('\n'); err != nil || !strings.Contains(line, "200") {
 		t.Fatalf("stream did not start: %q %v", line, err)
 	}
-	// The client reads no more. Another request must get through once the
-	// stalled stream's writes time out.
-	// Generous: under -race on a loaded machine, filling the buffers is slow.
+	// The client reads no more. Another request (to the same handler, so
+	// the same slots) must get through once the stalled stream's writes
+	// time out.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if resp := h.post(t, "/api/v1/chat/completions", testKey, `{`); resp.StatusCode == http.StatusBadRequest {
 			break
@@ -163,6 +190,33 @@ func TestStalledStreamReaderIsDropped(t *testing.T) {
 			t.Fatal("the stalled stream still holds the only slot after 30s")
 		}
 	}
+	rest, err := io.ReadAll(stalled)
+	if bytes.Contains(rest, []byte("[DONE]")) {
+		t.Fatalf("the stalled stream ran to its end (%d bytes): it was not dropped", len(rest))
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the stalled connection is still open after its slot was given back (read %d bytes)", len(rest))
+	}
+}
+
+// smallBuffer is the socket buffer size, in bytes, that
+// TestStalledStreamReaderIsDropped asks for on both ends (the kernel
+// doubles it and applies its minimum).
+const smallBuffer = 4096
+
+// smallSendBuffers gives every accepted connection a small send buffer.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.(*net.TCPConn).SetWriteBuffer(smallBuffer); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 func (l *netLogs) String() string {
