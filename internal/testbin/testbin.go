@@ -49,7 +49,9 @@ const (
 const gatewayModule = "github.com/openbedrock/gateway"
 
 // spec is how a binary builds: in which module (a directory of the
-// repository) and with which go build arguments.
+// repository) and with which go build arguments. Every binary builds with
+// -trimpath (and CGO_ENABLED=0), so their common packages, the standard
+// library first, compile once for all of them.
 type spec struct {
 	module string
 	args   []string
@@ -59,7 +61,7 @@ var specs = map[Name]spec{
 	Gateway:   {".", []string{"-tags", "nomsgpack", "-trimpath", "-ldflags", "-s -w -X main.version=" + Version, "./cmd/gateway"}},
 	Bootstrap: {".", []string{"-tags", "lambda,lambda.norpc,nomsgpack", "-trimpath", "-ldflags", "-s -w -X main.version=" + Version, "./cmd/gateway"}},
 	Emulator:  {".", []string{"-trimpath", "-ldflags", "-s -w", "./cmd/bedrock-emulator"}},
-	RIE:       {".", []string{"github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"}},
+	RIE:       {".", []string{"-trimpath", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"}},
 	Loadgen:   {"bench", []string{"-trimpath", "-ldflags", "-s -w", "./cmd/loadgen"}},
 	BareProxy: {"bench", []string{"-trimpath", "-ldflags", "-s -w", "./cmd/bareproxy"}},
 }
