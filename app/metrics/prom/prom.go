@@ -40,6 +40,7 @@ type Observer struct {
 	unknownCost *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 	retries     *prometheus.CounterVec
+	failovers   *prometheus.CounterVec
 	inFlight    prometheus.Gauge
 	streams     prometheus.Gauge
 	initTime    prometheus.Gauge
@@ -51,6 +52,7 @@ type Observer struct {
 	models  *metrics.SeriesCache[string, prometheus.Observer]
 	calls   *metrics.SeriesCache[callKey, callSeries]
 	errs    *metrics.SeriesCache[errKey, prometheus.Counter]
+	served  *metrics.SeriesCache[servedKey, prometheus.Counter]
 }
 
 type reqKey struct {
@@ -75,6 +77,10 @@ type usageSeries struct {
 type callKey struct{ model, op string }
 
 type errKey struct{ op, exception string }
+
+// servedKey is where a request that failed over was served; regions are
+// the configured ones, so the label is bounded.
+type servedKey struct{ region, model string }
 
 type callSeries struct {
 	latency prometheus.Observer
@@ -110,6 +116,9 @@ func New(reg prometheus.Registerer, o metrics.Options) (*Observer, error) {
 			Help: "Bedrock errors, by operation and exception type."}, []string{"operation", "exception"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_bedrock_retries_total",
 			Help: "Attempts the SDK retried, by model and operation."}, []string{"model", "operation"}),
+		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_failovers_total",
+			Help: "Requests served by a fallback region or model (FALLBACK_REGIONS, MODEL_FALLBACKS), by the region and model that served."},
+			[]string{"region", "model"}),
 		inFlight:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_in_flight_requests", Help: "Requests being served."}),
 		streams:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_in_flight_streams", Help: "SSE streams open."}),
 		initTime:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_init_duration_seconds", Help: "Time from process start to ready to serve."}),
@@ -138,12 +147,13 @@ func New(reg prometheus.Registerer, o metrics.Options) (*Observer, error) {
 		return callSeries{latency: p.upstream.WithLabelValues(k.model, k.op), retries: p.retries.WithLabelValues(k.model, k.op)}
 	})
 	p.errs = metrics.NewSeriesCache(func(k errKey) prometheus.Counter { return p.errors.WithLabelValues(k.op, k.exception) })
+	p.served = metrics.NewSeriesCache(func(k servedKey) prometheus.Counter { return p.failovers.WithLabelValues(k.region, k.model) })
 
 	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_info", Help: "Version and runtime of the gateway; always 1.",
 		ConstLabels: prometheus.Labels{"version": o.Version, "runtime": o.Runtime}})
 	info.Set(1)
 	cs := []prometheus.Collector{p.requests, p.keyRequests, p.duration, p.overhead, p.ttft, p.upstream, p.tokens, p.cost, p.unknownCost,
-		p.errors, p.retries, p.inFlight, p.streams, p.initTime, p.startTime, info,
+		p.errors, p.retries, p.failovers, p.inFlight, p.streams, p.initTime, p.startTime, info,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_api_key_refreshes_total",
 			Help: "Reads of the API keys from SSM or Secrets Manager, the first included."},
 			func() float64 { n, _ := p.pricing.KeyRefreshes(); return float64(n) }),
@@ -229,6 +239,9 @@ func (p *Observer) End(ex *metrics.Exchange) {
 	}
 	if ex.Stream && ex.TTFT > 0 {
 		p.models.Get(model).Observe(ex.TTFT.Seconds())
+	}
+	if ex.FailedOver {
+		p.served.Get(servedKey{ex.Region, model}).Inc()
 	}
 	key := p.pricing.KeyLabel(ex.Key)
 	if ex.Key != "" {

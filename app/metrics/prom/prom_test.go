@@ -325,3 +325,21 @@ func TestPrometheusPerKey(t *testing.T) {
 		}
 	}
 }
+
+// TestPrometheusFailovers counts the requests a fallback region or model
+// served, by where they were served.
+func TestPrometheusFailovers(t *testing.T) {
+	reg, p, err := prom.NewRegistry(testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, failedOver := range []bool{true, true, false} {
+		ex := chatExchange(listed, "alice", cost.Usage{Input: 10})
+		ex.Region, ex.FailedOver = "us-west-2", failedOver
+		p.Begin(ex)
+		p.End(ex)
+	}
+	if got := value(t, reg, "gateway_failovers_total", map[string]string{"region": "us-west-2", "model": listed}); got != 2 {
+		t.Errorf("got %g failovers, want 2", got)
+	}
+}
