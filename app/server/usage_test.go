@@ -47,6 +47,7 @@ func usageRequests() []usageRequest {
 		{"responses", "/api/v1/responses", `{"model":"` + modelClaude + `","input":"hi","store":false}`},
 		{"messages", "/api/v1/messages", `{"model":"` + modelClaude + `","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`},
 		{"bedrock converse", "/bedrock/model/" + modelClaude + "/converse", `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`},
+		{"embeddings", "/api/v1/embeddings", `{"model":"` + modelTitan + `","input":"hello embeddings"}`}, // 5 tokens in the emulator
 	}
 }
 
@@ -69,6 +70,7 @@ func TestUsagePerKey(t *testing.T) {
 	reqs := usageRequests()
 	h.send(t, keyTeamA, reqs)
 	h.send(t, keyTeamB, reqs[:2])
+	chats := float64(len(reqs) - 1) // all but the embeddings
 	if resp := h.post(t, "/api/v1/chat/completions", "sk-nobody", reqs[0].body); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("unknown key: status %d, want 401", resp.StatusCode)
 	}
@@ -83,8 +85,9 @@ func TestUsagePerKey(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{map[string]string{"model": modelClaude, "key": "team-a", "type": "input"}, 10 * float64(len(reqs))},
-		{map[string]string{"model": modelClaude, "key": "team-a", "type": "output"}, 2 * float64(len(reqs))},
+		{map[string]string{"model": modelClaude, "key": "team-a", "type": "input"}, 10 * chats},
+		{map[string]string{"model": modelClaude, "key": "team-a", "type": "output"}, 2 * chats},
+		{map[string]string{"model": modelTitan, "key": "team-a", "type": "input"}, 5},
 		{map[string]string{"model": modelClaude, "key": "team-b", "type": "input"}, 20},
 	}
 	for _, c := range checks {
@@ -93,7 +96,7 @@ func TestUsagePerKey(t *testing.T) {
 		}
 	}
 	// 10×3 + 2×15 = 60 per million a request.
-	if got, want := sample(m, "gateway_cost_usd_total", map[string]string{"model": modelClaude, "key": "team-a"}), 60e-6*float64(len(reqs)); !near(got, want) {
+	if got, want := sample(m, "gateway_cost_usd_total", map[string]string{"model": modelClaude, "key": "team-a"}), 60e-6*chats; !near(got, want) {
 		t.Errorf("team-a cost %g, want %g", got, want)
 	}
 	if got := sample(m, "gateway_key_requests_total", map[string]string{"key": "team-c"}); got != -1 {
