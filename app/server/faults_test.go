@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
 	"github.com/openbedrock/gateway/app/bedrock/bedrocktest"
 	"github.com/openbedrock/gateway/app/server"
@@ -226,5 +230,39 @@ func TestFaultThrottlingBurst(t *testing.T) {
 	// to retry (off here), not the reopening's.
 	if got := h.emu.FaultsInjected()[bedrocktest.FaultThrottle]; got != 3 {
 		t.Errorf("throttled calls = %d, want 3", got)
+	}
+}
+
+// TestFaultBedrockAPI: Bedrock's own API, relayed frame by frame, tells
+// its SDK clients of a broken upstream in Bedrock's words.
+func TestFaultBedrockAPI(t *testing.T) {
+	h := newBedrockHarness(t)
+	c := h.bedrockClient(testKey)
+	input := func(fault string) *bedrockruntime.ConverseStreamInput {
+		return &bedrockruntime.ConverseStreamInput{ModelId: aws.String(modelClaude), Messages: []types.Message{{Role: types.ConversationRoleUser,
+			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: `@emulate {"text":["a","b","c"],"fault":` + fault + `}`}}}}}
+	}
+
+	_, err := c.ConverseStream(context.Background(), input(`{"kind":"reset"}`))
+	var ise *types.InternalServerException
+	var re *awshttp.ResponseError
+	if !errors.As(err, &ise) || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusBadGateway {
+		t.Errorf("reset before the first byte: error %v, want a 502 InternalServerException", err)
+	}
+
+	for _, kind := range []string{"truncate", "reset-stream"} {
+		out, err := c.ConverseStream(context.Background(), input(`{"kind":"`+kind+`","after":3}`))
+		if err != nil {
+			t.Fatalf("%s: ConverseStream: %v", kind, err)
+		}
+		stream := out.GetStream()
+		n := 0
+		for range stream.Events() {
+			n++
+		}
+		stream.Close()
+		if !errors.As(stream.Err(), &ise) || n != 3 {
+			t.Errorf("%s: %d events, then error %v; want the 3 sent before the fault, then InternalServerException", kind, n, stream.Err())
+		}
 	}
 }
