@@ -8,7 +8,8 @@
 // -faults makes it fail at random the way Bedrock and the network do
 // (bedrocktest.Faults): each runtime request draws at most one fault, with
 // the probability given per kind; a stall takes its length and a throttle
-// its burst length after a colon, and seed=N fixes the draws:
+// its burst (a count of requests or a time window) after a colon, and
+// seed=N fixes the draws:
 //
 //	bedrock-emulator -faults reset=0.05,reset-stream=0.01,truncate=0.02,stall=0.01:2s,throttle=0.1:3,seed=1
 //
@@ -47,7 +48,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:4000", "listen address (host:port; port 0 picks a free one)")
 	latency := fs.Duration("latency", 0, "delay before every answer, e.g. 200ms")
 	chunkDelay := fs.Duration("chunk-delay", 0, "delay between stream events, e.g. 20ms")
-	faultSpec := fs.String("faults", "", "random faults, e.g. reset=0.05,reset-stream=0.01,truncate=0.02,stall=0.01:2s,throttle=0.1:3,seed=1")
+	faultSpec := fs.String("faults", "", "random faults, e.g. reset=0.05,reset-stream=0.01,truncate=0.02,stall=0.01:2s,throttle=0.1:3,seed=1 (throttle=P:N throttles N requests, throttle=P:2s for 2s)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("parse flags: %w", err)
 	}

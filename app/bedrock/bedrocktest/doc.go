@@ -179,7 +179,8 @@
 // plain answer or in the middle of a stream; FaultThrottle answers 429
 // ThrottlingException "Too many requests, please wait before trying again.".
 // Throttle(n, d) throttles the next n runtime requests and all of them for
-// d, as a burst does; Faults.ThrottleBurst makes each drawn throttle one.
+// d, as a burst does; Faults.ThrottleBurst and ThrottleWindow make each
+// drawn throttle one.
 // Random draws are seeded (Faults.Seed). FaultsInjected counts the faults.
 // Without faults configured or asked for, nothing changes.
 //

@@ -114,6 +114,9 @@ type Faults struct {
 	// ThrottleBurst makes a drawn throttle a burst: it also throttles the
 	// next ThrottleBurst-1 runtime requests, whatever they draw. 0 means 1.
 	ThrottleBurst int
+	// ThrottleWindow makes a drawn throttle a window: every runtime
+	// request for that long is throttled too.
+	ThrottleWindow time.Duration
 	// Seed seeds the draws, so one request sequence gets the same faults.
 	Seed uint64
 }
@@ -128,9 +131,11 @@ func WithFaults(f Faults) Option {
 
 // ParseFaults reads Faults from the emulator's -faults flag: comma-separated
 // kind=probability items, a stall taking its duration and a throttle its
-// burst length after a colon, and seed=N:
+// burst length (a count of requests, or a window of time) after a colon,
+// and seed=N:
 //
 //	reset=0.05,reset-stream=0.01,truncate=0.02,stall=0.01:2s,throttle=0.1:5,seed=7
+//	throttle=0.01:3s
 func ParseFaults(spec string) (Faults, error) {
 	var f Faults
 	for item := range strings.SplitSeq(spec, ",") {
@@ -174,9 +179,13 @@ func ParseFaults(spec string) (Faults, error) {
 		case FaultThrottle:
 			f.Throttle = p
 			if hasExtra {
+				if d, err := time.ParseDuration(extra); err == nil && d > 0 {
+					f.ThrottleWindow, hasExtra = d, false
+					break
+				}
 				n, err := strconv.Atoi(extra)
 				if err != nil || n < 1 {
-					return Faults{}, fmt.Errorf("fault throttle: burst %q is not a positive count", extra)
+					return Faults{}, fmt.Errorf("fault throttle: burst %q is neither a positive count nor a duration", extra)
 				}
 				f.ThrottleBurst, hasExtra = n, false
 			}
@@ -210,7 +219,10 @@ func (f Faults) String() string {
 	}
 	add(FaultStall, f.Stall, stall)
 	burst := ""
-	if f.ThrottleBurst > 1 {
+	switch {
+	case f.ThrottleWindow > 0:
+		burst = ":" + f.ThrottleWindow.String()
+	case f.ThrottleBurst > 1:
 		burst = ":" + strconv.Itoa(f.ThrottleBurst)
 	}
 	add(FaultThrottle, f.Throttle, burst)
@@ -302,6 +314,9 @@ func (e *Emulator) drawFault(op string) *Fault {
 		if u < c.p {
 			if (c.kind == FaultResetStream || c.kind == FaultTruncate) && !isStream(op) {
 				return nil
+			}
+			if c.kind == FaultThrottle && f.ThrottleWindow > 0 {
+				e.throttleUntil = time.Now().Add(f.ThrottleWindow)
 			}
 			if c.kind == FaultThrottle && f.ThrottleBurst > 1 {
 				e.throttleLeft += f.ThrottleBurst - 1

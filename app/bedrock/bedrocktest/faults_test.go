@@ -223,6 +223,20 @@ func TestRandomFaults(t *testing.T) {
 		}
 	})
 
+	t.Run("a throttle window", func(t *testing.T) {
+		srv := NewServer(t, WithFaults(Faults{Throttle: 1, ThrottleWindow: time.Hour}))
+		converse(t, srv.RuntimeClient(t), haiku, "hi")
+		srv.faultMu.Lock()
+		srv.faultCfg.Throttle = 0 // no more draws: what follows is the window alone
+		srv.faultMu.Unlock()
+		for i := range 3 {
+			var te *types.ThrottlingException
+			if _, err := converse(t, srv.RuntimeClient(t), haiku, "hi"); !errors.As(err, &te) {
+				t.Errorf("call %d in the window: error %v, want ThrottlingException", i, err)
+			}
+		}
+	})
+
 	t.Run("seeded draws repeat", func(t *testing.T) {
 		outcomes := func() string {
 			srv := NewServer(t, WithFaults(Faults{Throttle: 0.3, Reset: 0.3, Seed: 42}))
@@ -263,7 +277,8 @@ func TestParseFaults(t *testing.T) {
 		{"reset", Faults{}, "want name=value"},
 		{"reset=2", Faults{}, "not between 0 and 1"},
 		{"stall=0.1:soon", Faults{}, "not a positive duration"},
-		{"throttle=0.1:0", Faults{}, "not a positive count"},
+		{"throttle=0.01:3s", Faults{Throttle: 0.01, ThrottleWindow: 3 * time.Second}, ""},
+		{"throttle=0.1:0", Faults{}, "neither a positive count nor a duration"},
 		{"reset=0.1:5", Faults{}, "takes no"},
 		{"boom=0.1", Faults{}, `unknown fault "boom"`},
 		{"seed=x", Faults{}, "fault seed"},
