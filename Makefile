@@ -60,8 +60,23 @@ fmt-check: ## gofmt check of every Go file of every module.
 # cache instead of compiling every dependency a second time.
 VETFLAGS := -race
 
+# The Lambda build differs from the server build only in the packages whose
+# files, or whose dependencies' files, change with -tags lambda (today
+# cmd/gateway); vet runs again with the tag on those alone, since vetting
+# unchanged packages again would redo their analysis for the same result.
+# LAMBDA_PKGS prints them for the module in the working directory.
+define LAMBDA_PKGS
+f='{{.ImportPath}} {{.GoFiles}} {{.CgoFiles}} {{.TestGoFiles}} {{.XTestGoFiles}}'; \
+changed=$$(diff <($(GO) list -deps -test -f "$$f" ./... | sort) <($(GO) list -tags lambda -deps -test -f "$$f" ./... | sort) | \
+	sed -n 's/^[<>] \([^ ]*\) .*/\1/p' | sort -u); \
+[ -z "$$changed" ] || { $(GO) list -test -f '{{.ImportPath}} {{join .Deps " "}}' ./...; $(GO) list -tags lambda -test -f '{{.ImportPath}} {{join .Deps " "}}' ./...; } | \
+	awk -v c="$$changed" 'BEGIN { n = split(c, a, "\n"); for (i = 1; i <= n; i++) s[a[i]] = 1 } \
+		$$1 !~ /\.test$$/ { for (i = 1; i <= NF; i++) if ($$i in s) { sub(/_test$$/, "", $$1); print $$1; next } }' | sort -u
+endef
+
 vet: ## go vet, server and Lambda builds, in every module.
-	@set -e; for m in $(MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet $(VETFLAGS) ./... && $(GO) vet $(VETFLAGS) -tags lambda ./...); done
+	@set -e; for m in $(MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet $(VETFLAGS) ./... && \
+		pkgs=$$($(LAMBDA_PKGS)) && if [ -n "$$pkgs" ]; then echo "go vet -tags lambda" $$pkgs; $(GO) vet $(VETFLAGS) -tags lambda $$pkgs; fi); done
 
 # The binaries the tests run (gateway, bootstrap, emulator, RIE, load
 # generator, bare proxy) are built once, into a temporary directory named in
@@ -72,7 +87,7 @@ vet: ## go vet, server and Lambda builds, in every module.
 # cmd/gateway's TestLambdaUnderRIE and cmd/canary's TestCanaryEndToEnd.
 test-go: ## go test -race in every module, and cmd/gateway with -tags lambda; helper binaries built once.
 	@set -e; bins=$$(mktemp -d); trap 'rm -rf "$$bins"' EXIT; \
-	echo "building the test binaries into $$bins"; $(GO) run ./internal/testbin/build "$$bins"; \
+	echo "building the test binaries into $$bins"; $(GO) run -race ./internal/testbin/build "$$bins"; \
 	export GATEWAY_TEST_BIN_DIR="$$bins"; \
 	for m in $(MODULES); do echo "go test ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...); done; \
 	echo "go test -tags lambda ./cmd/gateway/..."; $(GO) test -race -count=1 -tags lambda ./cmd/gateway/...
