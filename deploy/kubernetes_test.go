@@ -547,6 +547,20 @@ func TestDeployment(t *testing.T) {
 	if got := c.Resources.Limits.Memory().String(); got != "256Mi" {
 		t.Errorf("memory limit %s, want 256Mi", got)
 	}
+	// Go's soft limit follows the container's (cmd/gateway memory.go).
+	memLimit := false
+	for _, e := range c.Env {
+		if e.Name == "MEMORY_LIMIT" && e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil {
+			ref := e.ValueFrom.ResourceFieldRef
+			memLimit = ref.Resource == "limits.memory" && ref.ContainerName == c.Name && (ref.Divisor.IsZero() || ref.Divisor.Value() == 1)
+		}
+	}
+	if !memLimit {
+		t.Errorf("env %+v lacks MEMORY_LIMIT from limits.memory in bytes", c.Env)
+	}
+	if v, ok := cm.Data["GOMEMLIMIT"]; ok {
+		t.Errorf("the ConfigMap sets GOMEMLIMIT=%s, a fixed figure overriding MEMORY_LIMIT", v)
+	}
 	if c.Resources.Requests.Memory().Cmp(*c.Resources.Limits.Memory()) > 0 {
 		t.Error("memory request exceeds limit")
 	}

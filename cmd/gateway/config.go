@@ -53,12 +53,18 @@ type config struct {
 	MaxInputTokens         int64    // MAX_INPUT_TOKENS: estimated input tokens times n, per request
 
 	MaxIdleConnsPerHost int
-	ShutdownDrainDelay  time.Duration
-	ShutdownTimeout     time.Duration
-	MaxConcurrent       int
-	RequestTimeout      time.Duration
-	ReadTimeout         time.Duration // READ_TIMEOUT: a request body's arrival
-	WriteTimeout        time.Duration // WRITE_TIMEOUT: each write of a response
+	// MemoryLimit (MEMORY_LIMIT) is the container's memory limit in bytes,
+	// which the Kubernetes manifest passes from limits.memory, by default a
+	// Lambda function's memory size (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MiB);
+	// 0: none. Go's soft limit is set from it unless GOMEMLIMIT is set
+	// (memory.go).
+	MemoryLimit        int64
+	ShutdownDrainDelay time.Duration
+	ShutdownTimeout    time.Duration
+	MaxConcurrent      int
+	RequestTimeout     time.Duration
+	ReadTimeout        time.Duration // READ_TIMEOUT: a request body's arrival
+	WriteTimeout       time.Duration // WRITE_TIMEOUT: each write of a response
 	// PprofAddr (PPROF_ADDR) serves net/http/pprof for profiling, e.g. in
 	// the benchmark; empty (the default) means off. Server build only.
 	PprofAddr string
@@ -123,6 +129,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MaxInputTokens:         int64(p.int("MAX_INPUT_TOKENS", bedrock.DefaultMaxInputTokens)),
 
 		MaxIdleConnsPerHost: p.int("BEDROCK_MAX_IDLE_CONNS", 256),
+		MemoryLimit:         int64(p.int("MEMORY_LIMIT", p.int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0)<<20)),
 		ShutdownDrainDelay:  p.duration("SHUTDOWN_DRAIN_DELAY", 5*time.Second),
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		MaxConcurrent:       p.int("MAX_CONCURRENT_REQUESTS", 1024),

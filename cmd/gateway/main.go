@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(cfg, stdout)
+	softLimit := setMemoryLimit(cfg, getenv)
 	gin.SetMode(gin.ReleaseMode) // gin's debug mode prints every route and warns on stdout
 
 	awsCfg, err := loadAWS(ctx, cfg)
@@ -134,7 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	obs.started(initStart, time.Since(initStart))
 	logger.Info("gateway initialised", "version", version, "runtime", runtimeName,
 		"init_ms", float64(time.Since(initStart).Microseconds())/1000, "region", awsCfg.Region, "default_model", cfg.DefaultModel,
-		"bedrock_auth", bedrockAuthName(cfg.BedrockAPIKey), "fallback_regions", cfg.FallbackRegions, "model_fallbacks", cfg.ModelFallbacks)
+		"bedrock_auth", bedrockAuthName(cfg.BedrockAPIKey), "fallback_regions", cfg.FallbackRegions, "model_fallbacks", cfg.ModelFallbacks, "memory_limit_mib", softLimit>>20)
 	return serve(ctx, handler, cfg, logger, lc)
 }
 
