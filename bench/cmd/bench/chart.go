@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -57,6 +58,19 @@ func (r *report) chartSVG() string {
 			}),
 		})
 	}
+	rowTitles := make([]string, len(rows))
+	for i, lat := range r.latencies() {
+		rowTitles[i] = "upstream delay " + fmtLatency(lat)
+	}
+	if slices.ContainsFunc(r.Runs, func(m measurement) bool { return m.Scenario == "mixed" || routeBaseline[m.Scenario] != "" }) {
+		rps := func(m *measurement) bar { return bar{value: m.Res.RPS} }
+		rows = append(rows, []panel{
+			r.panelFor(0, "responses", "throughput", "req/s", rps),
+			r.panelFor(0, "messages-stream", "throughput", "req/s", rps),
+			r.panelFor(0, "mixed", "throughput", "req/s", rps),
+		})
+		rowTitles = append(rowTitles, "other routes, upstream delay 0 ms")
+	}
 	w := 3*panelW + 20
 	h := headerH + len(rows)*(panelH+24) + 10
 	var b strings.Builder
@@ -73,7 +87,7 @@ func (r *report) chartSVG() string {
 	p(`<text x="%d" y="42" fill="#555">clients per group; whiskers: p99</text>`+"\n", x+10)
 	for i, row := range rows {
 		y := headerH + i*(panelH+24)
-		p(`<text x="10" y="%d" font-weight="bold">upstream delay %s</text>`+"\n", y+12, html.EscapeString(fmtLatency(r.latencies()[i])))
+		p(`<text x="10" y="%d" font-weight="bold">%s</text>`+"\n", y+12, html.EscapeString(rowTitles[i]))
 		for j, pn := range row {
 			drawPanel(&b, 10+j*panelW, y+16, pn)
 		}
@@ -85,6 +99,9 @@ func (r *report) chartSVG() string {
 func (r *report) panelFor(lat time.Duration, sc, title, unit string, pick func(*measurement) bar) panel {
 	pn := panel{title: scenarioTitle[sc] + ": " + title, unit: unit}
 	for _, c := range r.concurrencies() {
+		if !slices.ContainsFunc(r.Runs, func(m measurement) bool { return m.Latency == lat && m.Scenario == sc && m.Concurrency == c }) {
+			continue
+		}
 		g := group{label: fmt.Sprint(c)}
 		for _, t := range chartTargets {
 			m := r.find(lat, sc, c, t.name)

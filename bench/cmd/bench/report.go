@@ -116,7 +116,7 @@ func (r *report) markdown() string {
 	p("The gateway, the emulator, the proxy and the load generator all share these cores, as the issue asks.\n\n")
 
 	p("## Targets\n\n")
-	p("| target (issue 8) | measured | baseline | status | what limits it |\n|---|---|---|---|---|\n")
+	p("| target (issues 8, 18) | measured | baseline | status | what limits it |\n|---|---|---|---|---|\n")
 	for _, v := range r.verdicts() {
 		p("| %s | %s | %s | %s | %s |\n", v.Name, v.Figure, v.Baseline, v.Status, v.Why)
 	}
@@ -211,12 +211,29 @@ func (r *report) concurrencies() []int {
 	return out
 }
 
-var scenarioTitle = map[string]string{"chat": "non-streaming chat", "stream": "streaming chat", "embed": "embeddings"}
+var scenarioTitle = map[string]string{"chat": "non-streaming chat", "stream": "streaming chat", "embed": "embeddings",
+	"responses": "Responses", "responses-stream": "Responses, streaming", "messages": "Anthropic Messages",
+	"messages-stream": "Anthropic Messages, streaming", "mixed": "mixed workload (chat, stream, embeddings, tools)"}
+
+// routeBaseline is the chat scenario whose Bedrock request a route sends.
+var routeBaseline = map[string]string{"responses": "chat", "responses-stream": "stream", "messages": "chat", "messages-stream": "stream"}
+
+// streaming reports whether a scenario's answers are streams (TTFT measured).
+func streaming(sc string) bool { return sc == "stream" || strings.HasSuffix(sc, "-stream") }
 
 func (r *report) table(b *strings.Builder, lat time.Duration, sc string) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	if !slices.ContainsFunc(r.Runs, func(m measurement) bool { return m.Latency == lat && m.Scenario == sc }) {
+		return // the routes and the mixed workload run at 0 ms only
+	}
 	p("### %s, upstream delay %s\n\n", scenarioTitle[sc], fmtLatency(lat))
-	stream := sc == "stream"
+	if _, baseline := routeBaseline[sc]; baseline {
+		p("direct and proxy send the Bedrock %s request the gateway sends for it (the same baselines as %s).\n\n", routeBaseline[sc], scenarioTitle[routeBaseline[sc]])
+	}
+	if sc == "mixed" {
+		p("Each client sends chat, streaming chat, embeddings and a chat answered with a tool call in turn; direct and proxy send the Bedrock requests of the same four.\n\n")
+	}
+	stream := streaming(sc)
 	p("| clients | target | req/s | ×proxy | ×direct | p50 ms | p99 ms | p99.9 ms | +p50 | +p99 | +p99.9 |")
 	if stream {
 		p(" TTFT p50 | +TTFT p50 | +TTFT p99 |")
@@ -449,12 +466,16 @@ func (r *report) memoryOf(lat time.Duration, target string) *memory {
 	return nil
 }
 
+// topConcurrency is the largest concurrency of the chat runs, the one the
+// throughput and memory targets are read at (the mixed workload goes higher).
 func (r *report) topConcurrency() int {
-	cs := r.concurrencies()
-	if len(cs) == 0 {
-		return 0
+	top := 0
+	for _, m := range r.Runs {
+		if m.Scenario == "chat" {
+			top = max(top, m.Concurrency)
+		}
 	}
-	return slices.Max(cs)
+	return top
 }
 
 func (r *report) startupSection(b *strings.Builder) {

@@ -114,6 +114,7 @@ func (h *harness) runPhase(ctx context.Context, lat time.Duration, first bool) (
 	}
 	h.repeatChat(ctx, targets)
 	if first {
+		h.runRoutes(ctx)
 		h.runStreams()
 		for _, sc := range h.prof.ProfileOf {
 			if h.prof.ProfileSeconds > 0 && contains(h.prof.Scenarios, sc) {
@@ -149,6 +150,35 @@ func (h *harness) repeatChat(ctx context.Context, targets []string) {
 				h.logf("chat   %-10s c=%-3d %8.0f req/s p50 %7.2f ms p99 %7.2f ms errors %d%s (round %d)", t, c, m.Res.RPS,
 					m.Res.Latency.P50, m.Res.Latency.P99, m.Res.Errors, errSuffix(m), round+1)
 			}
+		}
+	}
+}
+
+// runRoutes measures the Responses and Messages routes and the mixed
+// workload against the direct and proxy baselines.
+func (h *harness) runRoutes(ctx context.Context) {
+	type run struct {
+		sc string
+		c  int
+	}
+	var runs []run
+	for _, sc := range h.prof.RouteScenarios {
+		for _, c := range h.prof.RouteConcurrency {
+			runs = append(runs, run{sc, c})
+		}
+	}
+	for _, c := range h.prof.Mixed {
+		runs = append(runs, run{"mixed", c})
+	}
+	for _, r := range runs {
+		for _, t := range []string{targetDirect, targetProxy, targetGateway} {
+			if ctx.Err() != nil {
+				return
+			}
+			m := h.load(t, r.sc, r.c, h.prof.Duration)
+			h.rep.Runs = append(h.rep.Runs, m)
+			h.logf("%-16s %-10s c=%-3d %8.0f req/s p50 %7.2f ms p99 %7.2f ms errors %d%s", r.sc, t, r.c, m.Res.RPS,
+				m.Res.Latency.P50, m.Res.Latency.P99, m.Res.Errors, errSuffix(m))
 		}
 	}
 }

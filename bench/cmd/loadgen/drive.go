@@ -117,6 +117,7 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 		w := &workers[i]
 		w.lat = make([]time.Duration, 0, min(cfg.Max/cfg.Concurrency+16, 1<<16))
 		wg.Go(func() {
+			next := i // a mixed run's workers start at different requests
 			for ctx.Err() == nil {
 				start := time.Now()
 				if !start.Before(end) {
@@ -133,7 +134,11 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 				n := inFlight.Add(1)
 				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 				}
-				a, err := do(ctx, client, t, start)
+				tt := t
+				if t.mix != nil {
+					tt, next = t.mix[next%len(t.mix)], next+1
+				}
+				a, err := do(ctx, client, tt, start)
 				inFlight.Add(-1)
 				if !measure {
 					continue
@@ -183,7 +188,7 @@ func drive(ctx context.Context, cfg config) (*Result, error) {
 	res.Requests = len(lat)
 	res.RPS = float64(len(lat)) / elapsed.Seconds()
 	res.Latency = summarize(lat)
-	if cfg.Scenario == "stream" {
+	if streaming(cfg.Scenario) {
 		s, sp := summarize(ttft), summarize(spread)
 		res.TTFT, res.Spread = &s, &sp
 		if len(lat) > 0 {

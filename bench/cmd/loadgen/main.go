@@ -23,6 +23,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -57,7 +59,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 // config is one load run.
 type config struct {
 	API         string // openai or bedrock
-	Scenario    string // chat, stream or embed
+	Scenario    string // one of scenarios
 	URL         string // base URL: .../api/v1 for openai, the endpoint root for bedrock
 	Key         string // bearer key (openai only)
 	Concurrency int
@@ -75,7 +77,7 @@ func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.StringVar(&c.API, "api", "openai", "API to call: openai (the gateway) or bedrock (the emulator or a proxy in front of it)")
-	fs.StringVar(&c.Scenario, "scenario", "chat", "chat, stream or embed")
+	fs.StringVar(&c.Scenario, "scenario", "chat", strings.Join(scenarios, ", "))
 	fs.StringVar(&c.URL, "url", "", "base URL (openai: http://host:port/api/v1; bedrock: http://host:port)")
 	fs.StringVar(&c.Key, "key", "", "API key sent as a bearer token (openai)")
 	fs.IntVar(&c.Concurrency, "c", 1, "concurrent workers, each with one request in flight")
@@ -97,8 +99,8 @@ func parseFlags(args []string) (config, error) {
 		return config{}, fmt.Errorf("-url is required")
 	case c.API != "openai" && c.API != "bedrock":
 		return config{}, fmt.Errorf("-api: %q is not openai or bedrock", c.API)
-	case c.Scenario != "chat" && c.Scenario != "stream" && c.Scenario != "embed":
-		return config{}, fmt.Errorf("-scenario: %q is not chat, stream or embed", c.Scenario)
+	case !slices.Contains(scenarios, c.Scenario):
+		return config{}, fmt.Errorf("-scenario: %q is not one of %s", c.Scenario, strings.Join(scenarios, ", "))
 	case c.Concurrency < 1 || c.Concurrency > 4096:
 		return config{}, fmt.Errorf("-c: %d is not between 1 and 4096", c.Concurrency)
 	case c.Duration <= 0 || c.Max < 1:

@@ -72,13 +72,13 @@ func runJSON(tb testing.TB, args ...string) Result {
 func TestRunAgainstGatewayAndEmulator(t *testing.T) {
 	s := newStack(t)
 	for _, api := range []string{"openai", "bedrock"} {
-		for _, scenario := range []string{"chat", "stream", "embed"} {
+		for _, scenario := range scenarios {
 			t.Run(api+"/"+scenario, func(t *testing.T) {
 				url, c := s.emu.URL, "2"
 				if api == "openai" {
 					url = s.gateway
 				}
-				if api == "openai" && scenario == "stream" {
+				if api == "openai" && (streaming(scenario) || scenario == "mixed") {
 					// smithy-go v1.28.9's restjson1 protocol shares one event-stream
 					// codec between a client's concurrent ConverseStream calls, and
 					// -race flags its (nil) payload buffer; one stream at a time here.
@@ -98,7 +98,7 @@ func TestRunAgainstGatewayAndEmulator(t *testing.T) {
 				if res.PeakInFlight < 1 || res.PeakInFlight > 2 {
 					t.Errorf("peak in flight %d, want 1..2", res.PeakInFlight)
 				}
-				if scenario == "stream" {
+				if streaming(scenario) {
 					if res.TTFT == nil || res.TTFT.N != res.Requests || res.TTFT.P50 > res.Latency.P50 {
 						t.Errorf("TTFT %+v for %d requests with latency p50 %v", res.TTFT, res.Requests, res.Latency.P50)
 					}
@@ -124,12 +124,18 @@ func TestBedrockBodiesMatchGateway(t *testing.T) {
 		{"chat", "Converse"},
 		{"stream", "ConverseStream"},
 		{"embed", "InvokeModel"},
+		{"responses", "Converse"},
+		{"responses-stream", "ConverseStream"},
+		{"messages", "Converse"},
+		{"messages-stream", "ConverseStream"},
+		{"tools", "Converse"}, // one of mixed's requests
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
-			cfg, err := parseFlags([]string{"-url", s.gateway, "-key", testKey, "-scenario", tc.scenario})
+			cfg, err := parseFlags([]string{"-url", s.gateway, "-key", testKey, "-scenario", "chat"})
 			if err != nil {
 				t.Fatal(err)
 			}
+			cfg.Scenario = tc.scenario
 			if _, err := drive(context.Background(), withOne(cfg)); err != nil {
 				t.Fatal(err)
 			}

@@ -22,6 +22,8 @@ type target struct {
 	headers http.Header
 	// read consumes a 200 answer.
 	read func(r io.Reader, start time.Time) (answer, error)
+	// mix, when set, holds the targets a mixed run sends in turn instead.
+	mix []*target
 }
 
 // answer is what reading one answer measured; zero for non-streaming ones.
@@ -31,40 +33,119 @@ type answer struct {
 	events int           // stream events (SSE data lines or event-stream frames)
 }
 
+// scenarios are what a run can send: chat, stream and embed on every API;
+// the Responses and Anthropic Messages routes (plain and streaming), whose
+// bedrock baseline is the chat or stream request the gateway sends for
+// them; and mixed, which cycles through chat, stream, embed and a chat
+// with a tool call.
+var scenarios = []string{"chat", "stream", "embed", "responses", "responses-stream", "messages", "messages-stream", "mixed"}
+
+// streaming reports whether a scenario's answers are streams (TTFT measured).
+func streaming(scenario string) bool {
+	return scenario == "stream" || strings.HasSuffix(scenario, "-stream")
+}
+
+// mixedScenarios is what the mixed scenario cycles through, in order.
+var mixedScenarios = []string{"chat", "stream", "embed", "tools"}
+
 // newTarget builds the request of cfg's scenario for cfg's API. The Bedrock
 // bodies are what the gateway itself sends for the OpenAI ones (checked in
 // requests_test.go against the emulator's request log).
 func newTarget(cfg config) (*target, error) {
+	if cfg.Scenario != "mixed" {
+		return newSingleTarget(cfg)
+	}
+	t := &target{}
+	for _, sc := range mixedScenarios {
+		c := cfg
+		c.Scenario = sc
+		sub, err := newSingleTarget(c)
+		if err != nil {
+			return nil, err
+		}
+		t.mix = append(t.mix, sub)
+	}
+	return t, nil
+}
+
+// toolPrompt makes the emulator answer with a tool call.
+const toolPrompt = `What is the weather in Paris?` + "\n" + `@emulate {"tool_calls":[{"name":"get_weather","input":{"city":"Paris"}}]}`
+
+func newSingleTarget(cfg config) (*target, error) {
 	t := &target{headers: http.Header{"Content-Type": {"application/json"}}}
+	if cfg.Scenario == "tools" {
+		cfg.Prompt = toolPrompt
+	}
 	prompt, err := json.Marshal(cfg.Prompt)
 	if err != nil {
 		return nil, fmt.Errorf("encode prompt: %w", err)
 	}
 	base := strings.TrimSuffix(cfg.URL, "/")
-	switch cfg.API + "/" + cfg.Scenario {
+	scenario := cfg.Scenario
+	if cfg.API == "bedrock" {
+		// The Responses and Messages routes call Converse as chat does.
+		switch scenario {
+		case "responses", "messages":
+			scenario = "chat"
+		case "responses-stream", "messages-stream":
+			scenario = "stream"
+		}
+	}
+	switch cfg.API + "/" + scenario {
 	case "openai/chat", "openai/stream":
 		t.url = base + "/chat/completions"
 		t.body = fmt.Appendf(nil, `{"model":%q,"messages":[{"role":"user","content":%s}],"max_tokens":%d,"stream":%t}`,
-			cfg.Model, prompt, cfg.MaxTokens, cfg.Scenario == "stream")
+			cfg.Model, prompt, cfg.MaxTokens, scenario == "stream")
 		t.read = readOpenAIChat
-		if cfg.Scenario == "stream" {
+		if scenario == "stream" {
 			t.read = readSSE
+		}
+	case "openai/tools":
+		t.url = base + "/chat/completions"
+		t.body = fmt.Appendf(nil, `{"model":%q,"messages":[{"role":"user","content":%s}],"max_tokens":%d,`+
+			`"tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather of a city",`+
+			`"parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]}`,
+			cfg.Model, prompt, cfg.MaxTokens)
+		t.read = readContains(`"tool_calls"`)
+	case "openai/responses", "openai/responses-stream":
+		// store false: a steady-state run should not fill the response store.
+		t.url = base + "/responses"
+		t.body = fmt.Appendf(nil, `{"model":%q,"input":%s,"max_output_tokens":%d,"store":false,"stream":%t}`,
+			cfg.Model, prompt, cfg.MaxTokens, scenario == "responses-stream")
+		t.read = readContains(`"output"`)
+		if scenario == "responses-stream" {
+			t.read = readResponsesSSE
+		}
+	case "openai/messages", "openai/messages-stream":
+		t.url = base + "/messages"
+		t.headers.Set("Anthropic-Version", "2023-06-01")
+		t.body = fmt.Appendf(nil, `{"model":%q,"max_tokens":%d,"messages":[{"role":"user","content":%s}],"stream":%t}`,
+			cfg.Model, cfg.MaxTokens, prompt, scenario == "messages-stream")
+		t.read = readContains(`"content"`)
+		if scenario == "messages-stream" {
+			t.read = readMessagesSSE
 		}
 	case "openai/embed":
 		t.url = base + "/embeddings"
 		t.body = fmt.Appendf(nil, `{"model":%q,"input":%s}`, cfg.EmbedModel, prompt)
 		t.read = readContains(`"embedding"`)
-	case "bedrock/chat", "bedrock/stream":
+	case "bedrock/chat", "bedrock/stream", "bedrock/tools":
 		op := "converse"
 		t.read = readContains(`"output"`)
-		if cfg.Scenario == "stream" {
+		if scenario == "stream" {
 			op = "converse-stream"
 			t.read = readEventStream
 		}
 		t.url = base + "/model/" + url.PathEscape(cfg.Model) + "/" + op
+		tools := ""
+		if scenario == "tools" {
+			t.read = readContains(`"toolUse"`)
+			tools = `,"toolConfig":{"tools":[{"toolSpec":{"description":"Current weather of a city","inputSchema":{"json":` +
+				`{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}},"name":"get_weather"}}]}`
+		}
 		// The gateway tags each call with its 24-hex-digit request id.
 		t.body = fmt.Appendf(nil, `{"inferenceConfig":{"maxTokens":%d},"messages":[{"content":[{"text":%s}],"role":"user"}],`+
-			`"requestMetadata":{"gateway_request_id":"0123456789abcdef01234567"}}`, cfg.MaxTokens, prompt)
+			`"requestMetadata":{"gateway_request_id":"0123456789abcdef01234567"}%s}`, cfg.MaxTokens, prompt, tools)
 	case "bedrock/embed":
 		t.url = base + "/model/" + url.PathEscape(cfg.EmbedModel) + "/invoke"
 		t.headers.Set("Accept", "application/json")
@@ -143,6 +224,53 @@ func readSSE(r io.Reader, start time.Time) (answer, error) {
 		a.events++
 		if i := bytes.Index(line, sseContent); i >= 0 && i+len(sseContent) < len(line) && line[i+len(sseContent)] != '"' {
 			a.content(start)
+		}
+	}
+}
+
+// readResponsesSSE reads a Responses stream to its response.completed
+// event; content chunks are response.output_text.delta events.
+func readResponsesSSE(r io.Reader, start time.Time) (answer, error) {
+	return readTypedSSE(r, start, "response.output_text.delta", "response.completed", "response.failed")
+}
+
+// readMessagesSSE reads an Anthropic Messages stream to its message_stop
+// event; content chunks are content_block_delta events.
+func readMessagesSSE(r io.Reader, start time.Time) (answer, error) {
+	return readTypedSSE(r, start, "content_block_delta", "message_stop", "")
+}
+
+// readTypedSSE reads a stream of SSE events named by their "event:" lines
+// (the Responses and Anthropic streams) until the event done; an "error"
+// event or failed is an error.
+func readTypedSSE(r io.Reader, start time.Time, delta, done, failed string) (answer, error) {
+	br := bufio.NewReaderSize(r, 16<<10)
+	var a answer
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return a, fmt.Errorf("stream ended after %d events without %s", a.events, done)
+			}
+			return a, fmt.Errorf("read stream: %w", err)
+		}
+		name, ok := bytes.CutPrefix(bytes.TrimRight(line, "\r\n"), []byte("event: "))
+		if !ok {
+			continue
+		}
+		a.events++
+		switch ev := string(name); {
+		case ev == delta:
+			a.content(start)
+		case ev == done:
+			if a.ttft == 0 {
+				return a, fmt.Errorf("stream carried no content in %d events", a.events)
+			}
+			_, _ = io.Copy(io.Discard, br)
+			return a, nil
+		case ev == "error" || ev == failed && failed != "":
+			rest, _ := br.ReadSlice('\n')
+			return a, fmt.Errorf("%s event: %.200s", ev, rest)
 		}
 	}
 }
