@@ -2,7 +2,6 @@ package bedrock
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 )
@@ -69,27 +68,29 @@ func ServesIn(id, region string) bool {
 	return true
 }
 
-// Failover calls attempt on each target in turn until one succeeds: each
-// of models (the requested one first) in the service's region, then in
-// each fallback region ServesIn allows. It moves on when attempt's error
-// FailsOver; any other error of the first target is returned as it is.
-// A later target's other errors (the fallback region or model does not
-// have the model, refuses the request...) move on too, and when no target
-// succeeds, the first target's error is returned: the request was not at
-// fault. attempt must make its Bedrock calls with the context it is given,
-// which selects the target's region, and must not have sent anything to
-// the client when it fails. Failover returns the target that served (or
-// the last one tried) and the error.
-func (s *Service) Failover(ctx context.Context, models []string, attempt func(ctx context.Context, t Target) error) (Target, error) {
+// Failover calls attempt on each target in turn until one succeeds: model
+// in the service's region, then in each fallback region ServesIn allows;
+// then, likewise, each model fallbacks returns (nil: none), which is
+// called only once model has failed everywhere. It moves on when
+// attempt's error FailsOver; any other error of the first target is
+// returned as it is. A later target's other errors (the fallback region or
+// model does not have the model, refuses the request...) move on too, and
+// when no target succeeds, the first target's error is returned: the
+// request was not at fault. attempt must make its Bedrock calls with the
+// context it is given, which selects the target's region, and must not
+// have sent anything to the client when it fails. Failover returns the
+// target that served (or the last one tried) and the error.
+func (s *Service) Failover(ctx context.Context, model string, fallbacks func() []string, attempt func(ctx context.Context, t Target) error) (Target, error) {
 	var first, prev error
 	var last Target
-	for _, model := range models {
+	models := []string{model}
+	for m := 0; m < len(models); m++ {
 		for i := range s.regions {
 			r := &s.regions[i]
-			if i > 0 && !ServesIn(model, r.Name) {
+			if i > 0 && !ServesIn(models[m], r.Name) {
 				continue
 			}
-			next := Target{Region: r.Name, Model: model}
+			next := Target{Region: r.Name, Model: models[m]}
 			if prev != nil && s.failover != nil {
 				s.failover(ctx, last, next, prev)
 			}
@@ -108,12 +109,9 @@ func (s *Service) Failover(ctx context.Context, models []string, attempt func(ct
 				first = prev
 			}
 		}
-	}
-	if first == nil {
-		first = errNoModel
+		if m == 0 && fallbacks != nil {
+			models = append(models, fallbacks()...)
+		}
 	}
 	return last, first
 }
-
-// errNoModel is Failover's error when it is given no model.
-var errNoModel = errors.New("bedrock: no model to call")

@@ -60,7 +60,7 @@ func TestFailoverOrder(t *testing.T) {
 		return answers[tg.Region+" "+tg.Model]
 	}
 	answers = map[string]error{"us-east-1 us.a": throttled, "us-west-2 us.a": denied, "us-east-1 global.b": throttled}
-	got, err := svc.Failover(context.Background(), []string{"us.a", "global.b"}, attempt)
+	got, err := svc.Failover(context.Background(), "us.a", func() []string { return []string{"global.b"} }, attempt)
 	want := "us-east-1 us.a|us-west-2 us.a|us-east-1 global.b|eu-central-1 global.b"
 	if strings.Join(tried, "|") != want || err != nil || got != (bedrock.Target{Region: "eu-central-1", Model: "global.b"}) {
 		t.Errorf("tried %s, served by %v, %v; want %s, served by eu-central-1 global.b", strings.Join(tried, "|"), got, err, want)
@@ -70,14 +70,21 @@ func TestFailoverOrder(t *testing.T) {
 	}
 
 	tried = nil
+	answers = map[string]error{}
+	called := false
+	if _, err := svc.Failover(context.Background(), "us.a", func() []string { called = true; return nil }, attempt); err != nil || called {
+		t.Errorf("a model that answers: %v, fallbacks asked for: %v; want neither", err, called)
+	}
+
+	tried = nil
 	answers = map[string]error{"us-east-1 global.b": denied}
-	if _, err := svc.Failover(context.Background(), []string{"global.b"}, attempt); err != denied || len(tried) != 1 {
+	if _, err := svc.Failover(context.Background(), "global.b", nil, attempt); err != denied || len(tried) != 1 {
 		t.Errorf("AccessDenied in the service's region: tried %v, got %v; want one attempt and its error", tried, err)
 	}
 
 	tried = nil
 	answers = map[string]error{"us-east-1 global.b": throttled, "eu-central-1 global.b": denied, "us-west-2 global.b": throttled}
-	if _, err := svc.Failover(context.Background(), []string{"global.b"}, attempt); err != throttled || len(tried) != 3 {
+	if _, err := svc.Failover(context.Background(), "global.b", nil, attempt); err != throttled || len(tried) != 3 {
 		t.Errorf("every region failing: tried %v, got %v; want three attempts and the first error", tried, err)
 	}
 
@@ -85,7 +92,7 @@ func TestFailoverOrder(t *testing.T) {
 	cancel()
 	tried = nil
 	answers = map[string]error{"us-east-1 global.b": throttled}
-	if _, err := svc.Failover(ctx, []string{"global.b"}, attempt); err != throttled || len(tried) != 1 {
+	if _, err := svc.Failover(ctx, "global.b", nil, attempt); err != throttled || len(tried) != 1 {
 		t.Errorf("a cancelled request: tried %v, got %v; want one attempt", tried, err)
 	}
 }
@@ -100,7 +107,7 @@ func TestFailoverRegionClient(t *testing.T) {
 	svc := bedrock.NewService(bedrock.ServiceOptions{Runtime: east.RuntimeClient(t), Region: "us-east-1",
 		Fallbacks: []bedrock.Region{{Name: "us-west-2", Runtime: west.RuntimeClient(t, func(o *bedrockruntime.Options) { o.Region = "us-west-2" })}}})
 	var out *bedrockruntime.ConverseOutput
-	got, err := svc.Failover(context.Background(), []string{serviceModel}, func(ctx context.Context, _ bedrock.Target) (err error) {
+	got, err := svc.Failover(context.Background(), serviceModel, nil, func(ctx context.Context, _ bedrock.Target) (err error) {
 		out, err = svc.Converse(ctx, converseInput())
 		return err
 	})

@@ -53,8 +53,8 @@ func ParseModelFallbacks(s string) (map[string][]string, error) {
 }
 
 // fallbackModels returns the MODEL_FALLBACKS of m (requested by the client
-// as name), resolved with resolve; fallbacks that do not resolve, or
-// resolve to m, are left out. Nil resolve means none: the call keeps its
+// as name), resolved with resolve when m has failed everywhere; fallbacks
+// that do not resolve, or resolve to m, are left out with a warning. Nil resolve means none: the call keeps its
 // model (embeddings, whose vectors from another model would not compare,
 // and Bedrock's API, whose bodies are the model's own).
 func (s *Server) fallbackModels(ctx context.Context, m bedrock.Model, name string, resolve func(string) (bedrock.Model, error)) []bedrock.Model {
@@ -100,13 +100,17 @@ func (s *Server) withFailover(c *gin.Context, m bedrock.Model, name string, reso
 	call func(ctx context.Context, m bedrock.Model) error) (bedrock.Model, error) {
 	ex := exchange(c)
 	ctx := bedrockContext(c, ex)
-	models := append([]bedrock.Model{m}, s.fallbackModels(ctx, m, name, resolve)...)
-	ids := make([]string, len(models))
-	for i, fm := range models {
-		ids[i] = fm.ID
+	models := []bedrock.Model{m}
+	fallbacks := func() []string {
+		models = append(models, s.fallbackModels(ctx, m, name, resolve)...)
+		ids := make([]string, 0, len(models)-1)
+		for _, fm := range models[1:] {
+			ids = append(ids, fm.ID)
+		}
+		return ids
 	}
 	served := m
-	t, err := s.bedrock.Failover(ctx, ids, func(ctx context.Context, t bedrock.Target) error {
+	t, err := s.bedrock.Failover(ctx, m.ID, fallbacks, func(ctx context.Context, t bedrock.Target) error {
 		for _, fm := range models {
 			if fm.ID == t.Model {
 				served = fm

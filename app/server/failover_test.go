@@ -42,7 +42,7 @@ func newFailoverGateway(tb testing.TB, fallbackRegions []string, configure ...fu
 		Logger:       slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Bedrock:      g.primary.RuntimeClient(tb),
 		Region:       "us-east-1",
-		Catalogue:    bedrock.NewStaticCatalogue(modelClaude, modelGlobalClaude, modelHaiku, modelNova2, modelCohere),
+		Catalogue:    bedrock.NewStaticCatalogue(modelClaude, modelGlobalClaude, modelHaiku, modelNova2, modelCohere, modelTitan),
 		Auth:         auth.NewStatic(auth.NewKey("default", testKey)),
 		DefaultModel: modelClaude,
 	}
@@ -195,7 +195,7 @@ func TestFailoverNotAfterFirstEvent(t *testing.T) {
 // the model that served, in its model field too.
 func TestFailoverModel(t *testing.T) {
 	g := newFailoverGateway(t, []string{"us-west-2"}, func(o *server.Options) {
-		o.ModelFallbacks = map[string][]string{"sonnet": {modelHaiku, modelNova2}}
+		o.ModelFallbacks = map[string][]string{"sonnet": {modelHaiku, modelNova2}, modelCohere: {modelTitan}}
 		o.ModelAliases = map[string]string{"sonnet": modelClaude}
 	})
 	fail(g.primary, "ThrottlingException", modelClaude)
@@ -222,11 +222,29 @@ func TestFailoverModel(t *testing.T) {
 		t.Errorf("got %d %q %s, want a stream from %s", resp.StatusCode, resp.Header.Get(server.ModelHeader), body, modelNova2)
 	}
 
-	// Embeddings and Bedrock's API never change the model.
-	fail(g.primary, "ThrottlingException")
-	fail(g.regions["us-west-2"], "ThrottlingException")
+	// On the Messages API a Claude model falls back to Claude models only
+	// (it is served natively); a fallback of the other kind is skipped.
+	m := newFailoverGateway(t, nil, func(o *server.Options) {
+		o.ModelFallbacks = map[string][]string{modelClaude: {modelNova2, modelHaiku}}
+	})
+	fail(m.primary, "ThrottlingException", modelClaude)
+	resp, body = m.post(t, "/api/v1/messages", `{"model":"`+modelClaude+`","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get(server.ModelHeader) != modelHaiku {
+		t.Errorf("Messages: %d %s from %q, want 200 from %s", resp.StatusCode, body, resp.Header.Get(server.ModelHeader), modelHaiku)
+	}
+	if !strings.Contains(m.logs.String(), "MODEL_FALLBACKS names a model the gateway cannot serve") {
+		t.Error("the skipped fallback was not logged")
+	}
+
+	// Embeddings and Bedrock's API never change the model, though it has
+	// fallbacks that would answer.
+	fail(g.primary, "ThrottlingException", modelClaude, modelCohere)
+	fail(g.regions["us-west-2"], "ThrottlingException", modelClaude, modelCohere)
 	if resp, body := g.post(t, "/bedrock/model/"+modelClaude+"/converse", `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("Bedrock's API with every region throttled: %d %s, want 429", resp.StatusCode, body)
+	}
+	if resp, body := g.post(t, "/api/v1/embeddings", `{"model":"`+modelCohere+`","input":"hi"}`); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("embeddings with every region throttled: %d %s, want 429", resp.StatusCode, body)
 	}
 }
 
