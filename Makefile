@@ -130,8 +130,10 @@ fuzz: ## Fuzz each parser of untrusted input for FUZZTIME (default 30s; make tes
 .PHONY: tools-moto tools-rie lint-template build-GatewayFunction build-GatewayStreamFunction build-CanaryFunction
 # The Lambda Runtime Interface Emulator is a Go tool pinned in go.mod; the
 # tests build it themselves, this puts it in $(go env GOPATH)/bin for manual runs.
+# It builds with the flags of the tests' copy (internal/testbin), so in make
+# test the two share one compilation.
 tools-rie: ## go install the Lambda Runtime Interface Emulator pinned in go.mod.
-	$(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+	CGO_ENABLED=0 $(GO) install -trimpath github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 
 tools-moto: ## pip install moto_server when it is missing.
 	@command -v moto_server >/dev/null 2>&1 || pip install 'moto[server]'
