@@ -22,7 +22,7 @@ var corsRequestHeaders = map[string]bool{
 const corsHeaderPrefix = "x-stainless-"
 
 // corsExposed are the response headers browser code may read.
-var corsExposed = strings.Join([]string{"X-Request-Id", "Retry-After", OverheadHeader,
+var corsExposed = strings.Join([]string{"X-Request-Id", "Retry-After", OverheadHeader, RegionHeader, ModelHeader,
 	"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
 	"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}, ", ")
 

@@ -332,3 +332,21 @@ func TestParseModelFallbacks(t *testing.T) {
 		}
 	}
 }
+
+// TestFailoverHeadersExposed: browser code may read where a request was served.
+func TestFailoverHeadersExposed(t *testing.T) {
+	h := newHarness(t)
+	req, _ := http.NewRequest(http.MethodPost, h.url+"/api/v1/chat/completions", strings.NewReader(`{"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	req.Header.Set("Origin", "https://ui.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	exposed := resp.Header.Get("Access-Control-Expose-Headers")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(exposed, server.RegionHeader) || !strings.Contains(exposed, server.ModelHeader) ||
+		resp.Header.Get(server.ModelHeader) != modelClaude {
+		t.Errorf("got %d, model %q, exposed headers %q; want 200 and both headers exposed", resp.StatusCode, resp.Header.Get(server.ModelHeader), exposed)
+	}
+}
