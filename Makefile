@@ -10,11 +10,12 @@ DEMO_PORT ?= 8080
 EMULATOR_PORT ?= 4000
 
 # The gateway's module is the repository root; the benchmark harness, the
-# deploy-file tests and the Anthropic SDK tests are modules of their own
-# (bench/, deploy/, app/anthropic/sdktest/) so their heavy dependencies stay
-# out of the gateway's go.mod. Each replaces the gateway's module with its
-# root, so a fresh clone builds them all.
-MODULES := . bench deploy app/anthropic/sdktest
+# deploy-file tests, the Anthropic SDK tests and the trace tests (against the
+# OpenTelemetry Collector's receiver) are modules of their own (bench/,
+# deploy/, app/anthropic/sdktest/, app/tracing/collectortest/) so their heavy
+# dependencies stay out of the gateway's go.mod. Each replaces the gateway's
+# module with its root, so a fresh clone builds them all.
+MODULES := . bench deploy app/anthropic/sdktest app/tracing/collectortest
 
 .PHONY: help build build-lambda demo docker test fmt-check vet test-go fuzz soak bench bench-smoke tools clean
 

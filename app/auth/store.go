@@ -11,7 +11,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
+
+// TracerName is the instrumentation scope of the key-refresh spans.
+const TracerName = "github.com/openbedrock/gateway/app/auth"
 
 // Options configures a Store.
 type Options struct {
@@ -30,6 +37,8 @@ type Options struct {
 	EarlyRefreshEvery time.Duration
 	// Timeout bounds one read of the keys; default 10s.
 	Timeout time.Duration
+	// Tracer, when set, records each refresh as a span of its own trace.
+	Tracer trace.TracerProvider
 }
 
 // Store is an Authenticator over keys from Sources, cached in memory and
@@ -210,9 +219,22 @@ func (f *flight) wait(ctx context.Context) error {
 }
 
 // refresh reads the keys and swaps them in; on failure it keeps the old ones.
-func (s *Store) refresh(ctx context.Context) error {
+func (s *Store) refresh(ctx context.Context) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
+	if s.opts.Tracer != nil {
+		var span trace.Span
+		ctx, span = s.opts.Tracer.Tracer(TracerName).Start(ctx, "refresh API keys", trace.WithNewRoot(),
+			trace.WithLinks(trace.LinkFromContext(ctx)), trace.WithAttributes(attribute.String("gateway.keys.source", s.opts.Sources.String())))
+		defer func() {
+			if err != nil {
+				span.SetStatus(codes.Error, "refresh failed")
+			} else if ks := s.keys.Load(); ks != nil {
+				span.SetAttributes(attribute.Int("gateway.keys.count", len(ks.keys)))
+			}
+			span.End()
+		}()
+	}
 	s.refreshes.Add(1)
 	got, err := s.loader.load(ctx)
 	old := s.keys.Load()

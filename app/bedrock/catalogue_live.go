@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	bedrockcp "github.com/aws/aws-sdk-go-v2/service/bedrock"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ControlPlane is the part of the Bedrock control-plane client the
@@ -49,6 +52,8 @@ type CatalogueOptions struct {
 	PageSize int32
 	// Timeout bounds one refresh; default 30s.
 	Timeout time.Duration
+	// Tracer, when set, records each refresh as a span of its own trace.
+	Tracer trace.TracerProvider
 	// Logger receives refresh failures and warnings; nil discards them.
 	Logger *slog.Logger
 }
@@ -184,11 +189,18 @@ func (c *Catalogue) Refresh(ctx context.Context) error {
 	c.refreshes.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
+	span := trace.SpanFromContext(ctx) // non-recording unless traced
+	if c.opts.Tracer != nil {
+		ctx, span = c.opts.Tracer.Tracer(TracerName).Start(ctx, "refresh model catalogue", trace.WithNewRoot())
+	}
+	defer span.End()
 	start := time.Now()
 	snap, err := c.discover(ctx)
 	if err != nil {
 		c.failures.Add(1)
 		code := Classify(err).Code
+		span.SetAttributes(attrErrorType.String(code))
+		span.SetStatus(codes.Error, code)
 		c.lastErr.Store(&code)
 		c.log.WarnContext(ctx, "model catalogue refresh failed; keeping the previous list",
 			"err", err, "error_code", code, "source", c.Status().Source, "failures", c.failures.Load())
@@ -197,6 +209,7 @@ func (c *Catalogue) Refresh(ctx context.Context) error {
 	c.chooseDefaults(ctx, snap, c.snap.Load())
 	c.snap.Store(snap)
 	c.lastErr.Store(nil)
+	span.SetAttributes(attribute.Int("gateway.models.count", len(snap.models)))
 	c.log.InfoContext(ctx, "model catalogue refreshed", "models", len(snap.models), "keys", len(snap.index),
 		"ms", time.Since(start).Milliseconds())
 	return nil

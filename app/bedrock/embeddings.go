@@ -333,7 +333,7 @@ func (e *Embedder) invoke(ctx context.Context, m Model, fam *embeddingFamily, te
 	if err != nil {
 		return 0, fmt.Errorf("encode %s request: %w", fam.name, err)
 	}
-	out, err := e.Client.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{
+	out, err := e.Client.InvokeModel(withOperation(ctx, opEmbeddings), &bedrockruntime.InvokeModelInput{
 		ModelId:     aws.String(m.ID),
 		ContentType: aws.String(jsonContentType),
 		Accept:      aws.String(jsonContentType),

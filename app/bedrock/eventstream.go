@@ -22,6 +22,7 @@ type EventStream struct {
 	// ended is set by the metadata event, Bedrock's last: a stream that
 	// stops before it was cut short.
 	ended bool
+	span  *callSpan
 }
 
 // Events yields the first event, then each event as Bedrock sends it, until
@@ -50,14 +51,17 @@ func (s *EventStream) Events() iter.Seq[types.ConverseStreamOutput] {
 						s.svc.streamException(s.ctx, "ConverseStream", err)
 						s.err = Classify(err)
 					}
+					s.span.end(s.err)
 					return
 				}
 				s.see(ev)
+				s.span.event(ev)
 				if !yield(ev) {
 					return
 				}
 			case <-s.svc.streamsEnd:
 				s.err = ErrStreamsEnded
+				s.span.end(s.err)
 				return
 			}
 		}
@@ -91,4 +95,7 @@ func cutShort(ctx context.Context, op, last string) error {
 func (s *EventStream) Err() error { return s.err }
 
 // Close ends the stream and the Bedrock call.
-func (s *EventStream) Close() error { return s.stream.Close() }
+func (s *EventStream) Close() error {
+	s.span.end(s.err)
+	return s.stream.Close()
+}

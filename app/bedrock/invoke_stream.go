@@ -24,6 +24,7 @@ type InvokeStream struct {
 	// last is the latest chunk: Bedrock adds its invocation metrics to the
 	// last chunk of every whole stream.
 	last []byte
+	span *callSpan
 }
 
 // InvokeModelBody makes one InvokeModel call with a JSON body (a model's
@@ -45,21 +46,26 @@ func (s *Service) InvokeModelBody(ctx context.Context, modelID string, body []by
 func (s *Service) InvokeModelStream(ctx context.Context, modelID string, body []byte) (*InvokeStream, error) {
 	in := &bedrockruntime.InvokeModelWithResponseStreamInput{ModelId: aws.String(modelID), Body: body,
 		ContentType: aws.String("application/json"), Accept: aws.String("application/json")}
+	ctx, span := s.startCall(ctx, "InvokeModelWithResponseStream", modelID, s.bodyParams(body)...)
 	for attempt := 0; ; attempt++ {
 		out, err := s.runtime(ctx).InvokeModelWithResponseStream(ctx, in, s.observed, ownStreamDecoder)
 		if err != nil {
+			span.end(err)
 			return nil, Classify(err)
 		}
 		stream := out.GetStream()
 		first, err := nextChunk(stream)
 		if err == nil && first != nil {
-			return &InvokeStream{svc: s, ctx: ctx, stream: stream, first: first}, nil
+			span.chunk(first)
+			return &InvokeStream{svc: s, ctx: ctx, stream: stream, first: first, span: span}, nil
 		}
 		stream.Close()
 		s.streamException(ctx, "InvokeModelWithResponseStream", err)
 		if be := s.reopen(ctx, attempt, err); be != nil {
+			span.end(be)
 			return nil, be
 		}
+		span.reopened(attempt + 1)
 	}
 }
 
@@ -98,6 +104,7 @@ func (s *InvokeStream) Chunks() iter.Seq[[]byte] {
 						s.svc.streamException(s.ctx, "InvokeModelWithResponseStream", err)
 						s.err = Classify(err)
 					}
+					s.span.end(s.err)
 					return
 				}
 				c, isChunk := ev.(*types.ResponseStreamMemberChunk)
@@ -105,11 +112,13 @@ func (s *InvokeStream) Chunks() iter.Seq[[]byte] {
 					continue
 				}
 				s.last = c.Value.Bytes
+				s.span.chunk(c.Value.Bytes)
 				if !yield(c.Value.Bytes) {
 					return
 				}
 			case <-s.svc.streamsEnd:
 				s.err = ErrStreamsEnded
+				s.span.end(s.err)
 				return
 			}
 		}
@@ -121,14 +130,20 @@ func (s *InvokeStream) Chunks() iter.Seq[[]byte] {
 func (s *InvokeStream) Err() error { return s.err }
 
 // Close ends the stream and the Bedrock call.
-func (s *InvokeStream) Close() error { return s.stream.Close() }
+func (s *InvokeStream) Close() error {
+	s.span.end(s.err)
+	return s.stream.Close()
+}
 
 // CountTokens counts the input tokens of an InvokeModel body, for the
 // models that support it; for the others Bedrock answers a
 // ValidationException (CountTokensUnsupported).
 func (s *Service) CountTokens(ctx context.Context, modelID string, body []byte) (int, error) {
+	ctx, span := s.startCall(ctx, "CountTokens", modelID)
 	out, err := s.runtime(ctx).CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: aws.String(modelID),
 		Input: &types.CountTokensInputMemberInvokeModel{Value: types.InvokeModelTokensRequest{Body: body}}}, s.observed)
+	span.countTokens(out)
+	span.end(err)
 	if err != nil {
 		return 0, Classify(err)
 	}

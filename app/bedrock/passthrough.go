@@ -190,10 +190,16 @@ func (s *Service) Raw(ctx context.Context, req *RawRequest) (*RawResponse, error
 	if req.Operation.Streams() {
 		return nil, fmt.Errorf("%s streams: use RawStream", req.Operation)
 	}
+	ctx, span := s.startCall(ctx, string(req.Operation), req.ModelID, s.bodyParams(req.Body)...)
 	rc := &rawCall{req: req}
 	if _, err := s.invoke(ctx, rc); err != nil {
+		span.end(err)
 		return nil, Classify(err)
 	}
+	if req.Operation != OpCountTokens {
+		span.rawAnswer(rc.resp.Header, rc.resp.Body)
+	}
+	span.end(nil)
 	return &rc.resp, nil
 }
 
@@ -205,20 +211,23 @@ func (s *Service) RawStream(ctx context.Context, req *RawRequest) (*FrameStream,
 	if !req.Operation.Streams() {
 		return nil, fmt.Errorf("%s does not stream: use Raw", req.Operation)
 	}
+	ctx, span := s.startCall(ctx, string(req.Operation), req.ModelID, s.bodyParams(req.Body)...)
 	for attempt := 0; ; attempt++ {
 		rc := &rawCall{req: req, stream: true}
 		closeSDK, err := s.invoke(ctx, rc)
 		if err != nil {
+			span.end(err)
 			return nil, Classify(err)
 		}
 		closeSDK() // its reader saw an empty body; the frames are rc.body's
-		fs := &FrameStream{svc: s, ctx: ctx, op: req.Operation, body: rc.body, Header: rc.resp.Header}
+		fs := &FrameStream{svc: s, ctx: ctx, op: req.Operation, body: rc.body, Header: rc.resp.Header, span: span}
 		first, err := fs.next()
 		if err == nil && first.Exception == "" {
 			fs.first = &first
+			span.frame(first)
 			return fs, nil
 		}
-		fs.Close()
+		fs.body.Close() // fs.Close would end the call's span, and it may reopen
 		if err == nil {
 			err = first.err()
 		}
@@ -227,8 +236,10 @@ func (s *Service) RawStream(ctx context.Context, req *RawRequest) (*FrameStream,
 		}
 		s.streamException(ctx, string(req.Operation), err)
 		if be := s.reopen(ctx, attempt, err); be != nil {
+			span.end(be)
 			return nil, be
 		}
+		span.reopened(attempt + 1)
 	}
 }
 
@@ -270,6 +281,7 @@ type FrameStream struct {
 	first *Frame
 	err   error
 	dec   *eventstream.Decoder
+	span  *callSpan
 }
 
 // next reads one frame; io.EOF at the stream's clean end.
@@ -335,10 +347,11 @@ func (fs *FrameStream) Frames() iter.Seq[Frame] {
 			select {
 			case <-fs.svc.streamsEnd:
 				ended.Store(true)
-				fs.Close() // unblocks the read below
+				fs.body.Close() // unblocks the read below
 			case <-done:
 			}
 		}()
+		defer func() { fs.span.end(fs.err) }()
 		for {
 			f, err := fs.next()
 			switch {
@@ -360,6 +373,7 @@ func (fs *FrameStream) Frames() iter.Seq[Frame] {
 				yield(f)
 				return
 			}
+			fs.span.frame(f)
 			if !yield(f) {
 				return
 			}
@@ -373,7 +387,10 @@ func (fs *FrameStream) Frames() iter.Seq[Frame] {
 func (fs *FrameStream) Err() error { return fs.err }
 
 // Close ends the stream and the Bedrock call.
-func (fs *FrameStream) Close() error { return fs.body.Close() }
+func (fs *FrameStream) Close() error {
+	fs.span.end(fs.err)
+	return fs.body.Close()
+}
 
 // ExceptionFrame encodes an exception message of Bedrock's event streams,
 // for a stream the gateway must end itself (its shutdown).

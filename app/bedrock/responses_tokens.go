@@ -12,11 +12,14 @@ import (
 // Converse request in would use. Models that cannot count answer an error
 // for which CountTokensUnsupported is true.
 func (s *Service) CountConverseTokens(ctx context.Context, in *bedrockruntime.ConverseInput) (int, error) {
+	ctx, span := s.startCall(ctx, "CountTokens", aws.ToString(in.ModelId))
 	out, err := s.runtime(ctx).CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: in.ModelId,
 		Input: &types.CountTokensInputMemberConverse{Value: types.ConverseTokensRequest{
 			Messages: in.Messages, System: in.System, ToolConfig: in.ToolConfig,
 			AdditionalModelRequestFields: in.AdditionalModelRequestFields,
 		}}}, s.observed)
+	span.countTokens(out)
+	span.end(err)
 	if err != nil {
 		return 0, Classify(err)
 	}

@@ -6,12 +6,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/schemas"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Runtime is the part of the Bedrock Runtime client the gateway calls; the
@@ -54,6 +56,9 @@ type ServiceOptions struct {
 	// OnFailover, when set, is told each time Failover leaves a target
 	// for the next, with the error that made it.
 	OnFailover func(ctx context.Context, from, to Target, err error)
+	// Tracer, when set, traces every call: a GenAI client span from the
+	// request to the end of the answer, with a child span per HTTP attempt.
+	Tracer trace.TracerProvider
 }
 
 // ErrStreamsEnded ends streams open when the gateway shuts down.
@@ -68,9 +73,10 @@ type Service struct {
 	streamRetries int
 	streamsEnd    <-chan struct{}
 	observe       func(context.Context, CallReport)
-	observed      func(*bedrockruntime.Options) // adds the observing middleware
+	observed      func(*bedrockruntime.Options) // adds the observing and tracing middleware
 	regions       []Region                      // Runtime's first, then the fallbacks
 	failover      func(ctx context.Context, from, to Target, err error)
+	tracer        trace.Tracer // nil: tracing off
 }
 
 // NewService returns a service over o.Runtime.
@@ -80,12 +86,17 @@ func NewService(o ServiceOptions) *Service {
 	if s.streamRetries == 0 {
 		s.streamRetries = 2
 	}
-	s.observed = func(*bedrockruntime.Options) {}
+	var add []func(*middleware.Stack) error
 	if s.observe != nil {
 		mw := middleware.InitializeMiddlewareFunc("GatewayObserver", s.observeCall)
-		add := func(st *middleware.Stack) error { return st.Initialize.Add(mw, middleware.Before) }
-		s.observed = func(o *bedrockruntime.Options) { o.APIOptions = append(o.APIOptions, add) }
+		add = append(add, func(st *middleware.Stack) error { return st.Initialize.Add(mw, middleware.Before) })
 	}
+	if o.Tracer != nil {
+		s.tracer = o.Tracer.Tracer(TracerName)
+		mw := middleware.FinalizeMiddlewareFunc("GatewayTracer", s.traceAttempt)
+		add = append(add, func(st *middleware.Stack) error { return st.Finalize.Insert(mw, "Retry", middleware.After) })
+	}
+	s.observed = func(o *bedrockruntime.Options) { o.APIOptions = append(o.APIOptions, add...) }
 	return s
 }
 
@@ -112,10 +123,15 @@ func (s *Service) streamException(ctx context.Context, op string, err error) {
 
 // Converse makes one Converse call.
 func (s *Service) Converse(ctx context.Context, in *bedrockruntime.ConverseInput) (*bedrockruntime.ConverseOutput, error) {
+	ctx, span := s.startCall(ctx, "Converse", aws.ToString(in.ModelId), inferenceParams(in.InferenceConfig)...)
 	out, err := s.runtime(ctx).Converse(ctx, in, s.observed)
 	if err != nil {
+		span.end(err)
 		return nil, Classify(err)
 	}
+	span.usage(out.Usage)
+	span.finish(string(out.StopReason))
+	span.end(nil)
 	return out, nil
 }
 
@@ -150,10 +166,14 @@ func (s *Service) ConverseN(ctx context.Context, in *bedrockruntime.ConverseInpu
 // InvokeModel makes one InvokeModel call. It takes the SDK's options so
 // that the Service is an Invoker for the Embedder.
 func (s *Service) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeModelInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.InvokeModelOutput, error) {
+	ctx, span := s.startCall(ctx, "InvokeModel", aws.ToString(in.ModelId), s.bodyParams(in.Body)...)
 	out, err := s.runtime(ctx).InvokeModel(ctx, in, append(opts, s.observed)...)
 	if err != nil {
+		span.end(err)
 		return nil, Classify(err)
 	}
+	span.anthropicStop(out.Body)
+	span.end(nil)
 	return out, nil
 }
 
@@ -162,22 +182,27 @@ func (s *Service) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeMode
 // the first frame is an ordinary error: after up to StreamRetries reopenings
 // when it is retryable.
 func (s *Service) ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput) (*EventStream, error) {
+	ctx, span := s.startCall(ctx, "ConverseStream", aws.ToString(in.ModelId), inferenceParams(in.InferenceConfig)...)
 	for attempt := 0; ; attempt++ {
 		out, err := s.runtime(ctx).ConverseStream(ctx, in, s.observed, ownStreamDecoder)
 		if err != nil {
+			span.end(err)
 			return nil, Classify(err)
 		}
 		stream := out.GetStream()
 		ev, ok := <-stream.Events()
 		if ok {
-			return &EventStream{svc: s, ctx: ctx, stream: stream, first: ev}, nil
+			span.event(ev)
+			return &EventStream{svc: s, ctx: ctx, stream: stream, first: ev, span: span}, nil
 		}
 		err = stream.Err()
 		stream.Close()
 		s.streamException(ctx, "ConverseStream", err)
 		if be := s.reopen(ctx, attempt, err); be != nil {
+			span.end(be)
 			return nil, be
 		}
+		span.reopened(attempt + 1)
 	}
 }
 

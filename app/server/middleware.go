@@ -111,11 +111,15 @@ func (s *Server) accessLog() gin.HandlerFunc {
 			slog.Bool("stream", ex.Stream),
 			slog.String("client", c.ClientIP()),
 		}
+		line := attrs[:]
+		if s.opts.Tracing != nil {
+			line = append(line, slog.String("trace_id", traceID(c)))
+		}
 		if reqBody == nil {
-			s.log.LogAttrs(c.Request.Context(), levelFor(status), "request", attrs[:]...)
+			s.log.LogAttrs(c.Request.Context(), levelFor(status), "request", line...)
 			return
 		}
-		s.log.LogAttrs(c.Request.Context(), levelFor(status), "request", append(attrs[:],
+		s.log.LogAttrs(c.Request.Context(), levelFor(status), "request", append(line,
 			slog.String("request_body", reqBody.buf.String()), slog.Bool("request_body_truncated", reqBody.truncated),
 			slog.String("response_body", respBody.buf.String()), slog.Bool("response_body_truncated", respBody.truncated))...)
 	}

@@ -12,7 +12,13 @@ import (
 func (s *Server) routes(e *gin.Engine) {
 	// allowClients (ALLOWED_CIDRS) runs before auth on every route but
 	// /health and /ready, unknown URLs included.
-	e.Use(s.guardConn(), s.recoverPanics(), s.requestID(), s.clientAddress(), s.accessLog(), s.countRequests(), s.allowClients(), s.cors())
+	// traceRequests, outside recoverPanics, sees the 500 of a panic.
+	if s.opts.Tracing != nil {
+		e.Use(s.guardConn(), s.traceRequests())
+	} else {
+		e.Use(s.guardConn())
+	}
+	e.Use(s.recoverPanics(), s.requestID(), s.clientAddress(), s.accessLog(), s.countRequests(), s.allowClients(), s.cors())
 	e.GET("/health", s.handleHealth)
 	e.GET("/ready", s.handleReady)
 

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openbedrock/gateway/app/bedrock"
 )
@@ -121,6 +123,14 @@ type Options struct {
 	LogBodies         bool
 	LogBodiesMaxBytes int
 
+	// Tracing, when set, traces every request (a server span continuing
+	// the client's traceparent) and every Bedrock call under it, and the
+	// access log gains trace_id. Nil: no span, no middleware.
+	Tracing trace.TracerProvider
+	// Propagator reads the trace context of requests; default W3C
+	// traceparent and tracestate.
+	Propagator propagation.TextMapPropagator
+
 	// AllowedClients (ALLOWED_CIDRS) are the client addresses served;
 	// others get 403 before authentication. Empty means everyone.
 	AllowedClients []netip.Prefix
@@ -201,7 +211,7 @@ func New(o Options) http.Handler {
 	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
 	s.bedrock = bedrock.NewService(bedrock.ServiceOptions{Runtime: o.Bedrock, StreamRetries: o.StreamRetries,
 		StreamsEnd: o.StreamsEnd, Observe: s.observeCall,
-		Region: s.region(), Fallbacks: o.Fallbacks, OnFailover: s.logFailover})
+		Region: s.region(), Fallbacks: o.Fallbacks, OnFailover: s.logFailover, Tracer: o.Tracing})
 	if s.opts.Embedder == nil {
 		s.opts.Embedder = &bedrock.Embedder{Client: s.bedrock}
 	}

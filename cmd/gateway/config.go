@@ -13,6 +13,7 @@ import (
 	"github.com/openbedrock/gateway/app/auth"
 	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/server"
+	"github.com/openbedrock/gateway/app/tracing"
 )
 
 // config is every setting of the gateway, read from the environment in one
@@ -96,6 +97,8 @@ type config struct {
 	observeConfig   // metrics, request logs and prices (observe.go)
 	responsesConfig // the Responses API's reasoning secret and store (responses.go)
 	failoverConfig  // fallback regions and models (failover.go)
+	// Trace is the OpenTelemetry tracing the OTEL_* variables ask for (trace.go).
+	Trace tracing.Config
 }
 
 // loadConfig reads the configuration; it returns an error for any value it
@@ -145,6 +148,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.observeConfig = loadObserveConfig(&p)
 	c.responsesConfig = loadResponsesConfig(&p)
 	c.failoverConfig = loadFailoverConfig(&p, c.Region)
+	c.Trace = loadTraceConfig(&p, c.Region)
 	c.LogLevel = slog.LevelInfo
 	if p.bool("DEBUG", false) {
 		c.LogLevel = slog.LevelDebug

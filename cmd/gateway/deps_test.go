@@ -19,11 +19,15 @@ var builds = []struct {
 		"encoding/csv", "sigs.k8s.io/", "k8s.io/", "go.yaml.in/", "gopkg.in/yaml",
 		"github.com/prometheus/prometheus", "github.com/openbedrock/gateway/app/metrics/emf",
 		"github.com/openbedrock/gateway/cmd/costreport",
+		"google.golang.org/grpc", "google.golang.org/genproto", "github.com/grpc-ecosystem/",
+		"go.opentelemetry.io/otel/exporters/", "go.opentelemetry.io/proto/",
 	}},
 	{"lambda", "lambda,lambda.norpc,nomsgpack", []string{
 		"encoding/csv", "sigs.k8s.io/", "k8s.io/", "go.yaml.in/", "gopkg.in/yaml",
 		"github.com/prometheus/", "github.com/openbedrock/gateway/app/metrics/prom",
 		"github.com/openbedrock/gateway/cmd/costreport",
+		"google.golang.org/grpc", "google.golang.org/genproto", "github.com/grpc-ecosystem/",
+		"go.opentelemetry.io/otel/exporters/", "go.opentelemetry.io/proto/",
 	}},
 }
 
@@ -49,10 +53,11 @@ func deps(tb testing.TB, tags string) map[string][]string {
 
 // TestLeanBinaries checks what each build of the gateway links: the Lambda
 // build no Prometheus code (it writes EMF lines), neither build the YAML,
-// CSV and Prometheus-text code of the cost report or the heavy
-// dependencies of the deploy tests. gin's binding package brings its own
-// YAML and TOML decoders (and gin and the AWS SDK bring XML); those stay,
-// and nothing else may import them.
+// CSV and Prometheus-text code of the cost report, the heavy dependencies of
+// the deploy tests, or the gRPC stack (the official OTLP exporters bring it;
+// app/tracing exports OTLP over HTTP itself). gin's binding package brings
+// its own YAML and TOML decoders (and gin and the AWS SDK bring XML); those
+// stay, and nothing else may import them.
 func TestLeanBinaries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")

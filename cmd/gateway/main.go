@@ -28,10 +28,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/auth/bearer"
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openbedrock/gateway/app/auth"
 	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/server"
+	"github.com/openbedrock/gateway/app/tracing"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -59,6 +61,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := newLogger(cfg, stdout)
 	softLimit := setMemoryLimit(cfg, getenv)
 	gin.SetMode(gin.ReleaseMode) // gin's debug mode prints every route and warns on stdout
+	tr, err := tracing.New(cfg.Trace, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			logger.Warn("traces not all exported", "err", err)
+		}
+	}()
 
 	awsCfg, err := loadAWS(ctx, cfg)
 	if err != nil {
@@ -67,18 +80,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	bedrockCfg := bedrockAuth(awsCfg, cfg.BedrockAPIKey)
 	runtimeClient := bedrockruntime.NewFromConfig(bedrockCfg, bedrock.Lean("openbedrock-gateway/"+version))
 
-	authn, err := newAuthenticator(ctx, cfg, awsCfg, logger)
+	authn, err := newAuthenticator(ctx, cfg, awsCfg, logger, tr.Provider)
 	if err != nil {
 		return err
 	}
 
-	catalogue, catalogueLoaded, defaults := newCatalogue(ctx, cfg, bedrockCfg, logger)
+	catalogue, catalogueLoaded, defaults := newCatalogue(ctx, cfg, bedrockCfg, logger, tr.Provider)
 	obs, err := newObservability(cfg, catalogue, authn, stdout, logger)
 	if err != nil {
 		return err
 	}
 	defer obs.close()
-	lc := &lifecycle{streamsEnd: make(chan struct{}), catalogueLoaded: catalogueLoaded}
+	lc := &lifecycle{streamsEnd: make(chan struct{}), catalogueLoaded: catalogueLoaded, flush: tr.Flush}
 	handler := server.New(server.Options{
 		Logger:         logger,
 		Bedrock:        runtimeClient,
@@ -125,6 +138,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		KeyLimits:         cfg.KeyLimits,
 
 		Observer:          obs.observer,
+		Tracing:           tr.Provider,
+		Propagator:        tr.Propagator,
 		LogBodies:         cfg.LogBodies,
 		LogBodiesMaxBytes: cfg.LogBodiesMaxBytes,
 
@@ -135,7 +150,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	obs.started(initStart, time.Since(initStart))
 	logger.Info("gateway initialised", "version", version, "runtime", runtimeName,
 		"init_ms", float64(time.Since(initStart).Microseconds())/1000, "region", awsCfg.Region, "default_model", cfg.DefaultModel,
-		"bedrock_auth", bedrockAuthName(cfg.BedrockAPIKey), "fallback_regions", cfg.FallbackRegions, "model_fallbacks", cfg.ModelFallbacks, "memory_limit_mib", softLimit>>20)
+		"bedrock_auth", bedrockAuthName(cfg.BedrockAPIKey), "fallback_regions", cfg.FallbackRegions, "model_fallbacks", cfg.ModelFallbacks, "memory_limit_mib", softLimit>>20,
+		"traces", cmpOr(cfg.Trace.URL, "off"))
 	return serve(ctx, handler, cfg, logger, lc)
 }
 
@@ -145,6 +161,9 @@ type lifecycle struct {
 	ready           atomic.Bool     // keys loaded and not shutting down
 	catalogueLoaded <-chan struct{} // closed when the model catalogue's first load has ended
 	streamsEnd      chan struct{}
+	// flush exports the spans ended so far; the Lambda build calls it
+	// before each invocation returns, as Lambda then freezes the process.
+	flush func(context.Context) error
 }
 
 // isReady is the /ready answer: keys and models loaded, not shutting down.
@@ -161,7 +180,7 @@ func (lc *lifecycle) isReady() bool {
 // keeps them fresh until ctx is done; nil means authentication is off. The
 // SSM and Secrets Manager clients share awsCfg, so AWS_ENDPOINT_URL_SSM and
 // AWS_ENDPOINT_URL_SECRETS_MANAGER apply.
-func newAuthenticator(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Logger) (server.Authenticator, error) {
+func newAuthenticator(ctx context.Context, cfg config, awsCfg aws.Config, log *slog.Logger, tracer trace.TracerProvider) (server.Authenticator, error) {
 	if cfg.DisableAuth {
 		log.Warn("authentication is disabled (DISABLE_AUTH=true): anyone who reaches this gateway can use it")
 		return nil, nil
@@ -173,6 +192,7 @@ func newAuthenticator(ctx context.Context, cfg config, awsCfg aws.Config, log *s
 		Logger:            log,
 		RefreshInterval:   cfg.APIKeyRefresh,
 		EarlyRefreshEvery: cfg.APIKeyMinRefresh,
+		Tracer:            tracer,
 	})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	bedrockcp "github.com/aws/aws-sdk-go-v2/service/bedrock"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openbedrock/gateway/app/bedrock"
 	"github.com/openbedrock/gateway/app/server"
@@ -24,7 +25,7 @@ import (
 // The third result returns the chat and embedding defaults in effect: with
 // discovery, a configured default Bedrock does not serve (a retired model,
 // one not offered in the region) is replaced by a current one, with a warning.
-func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *slog.Logger) (server.Catalogue, <-chan struct{}, func() (string, string)) {
+func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *slog.Logger, tracer trace.TracerProvider) (server.Catalogue, <-chan struct{}, func() (string, string)) {
 	if !cfg.ModelDiscovery {
 		static := append([]string{cfg.DefaultModel, cfg.DefaultEmbeddingModel}, cfg.Models...)
 		loaded := make(chan struct{})
@@ -41,6 +42,7 @@ func newCatalogue(ctx context.Context, cfg config, awsCfg aws.Config, logger *sl
 		Region:                cfg.Region,
 		PageSize:              1000, // ListInferenceProfiles' maximum: one call per type
 		Logger:                logger,
+		Tracer:                tracer,
 	})
 	go c.Run(ctx, cfg.ModelRefreshInterval)
 	return c, c.Loaded(), c.Defaults

@@ -27,6 +27,7 @@ func TestREADMEConfigurationTable(t *testing.T) {
 		{"DISABLE_AUTH", "true"},
 		{"API_KEY", "k", "TLS_CERT_FILE", "c", "TLS_KEY_FILE", "k"},
 		{"SECRET_ARN_PARAMETER", "p"},
+		{"API_KEY", "k", "OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318"},
 	} {
 		set := env(base...)
 		_, _ = loadConfig(func(k string) string { asked[k] = true; return set(k) })

@@ -39,10 +39,14 @@ func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, lc
 	case <-ctx.Done():
 	}
 	if cfg.LambdaMode == "function-url" {
-		lambdaurl.Start(h, lambda.WithContext(ctx))
+		lambdaurl.Start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer flushSpans(r.Context(), lc, log)
+			h.ServeHTTP(w, r)
+		}), lambda.WithContext(ctx))
 		return nil
 	}
 	lambda.StartWithOptions(func(ctx context.Context, req events.ALBTargetGroupRequest) (events.ALBTargetGroupResponse, error) {
+		defer flushSpans(ctx, lc, log)
 		resp, err := serveALB(ctx, h, req)
 		if errors.Is(err, errBadEvent) {
 			log.InfoContext(ctx, "bad ALB request", "err", err)
@@ -67,6 +71,18 @@ func serve(ctx context.Context, h http.Handler, cfg config, log *slog.Logger, lc
 		return resp, nil
 	}, lambda.WithContext(ctx))
 	return nil
+}
+
+// flushSpans exports the invocation's spans before it returns: Lambda
+// freezes the process then, and a span left in the batch would wait for the
+// next invocation, or be lost with the instance. With tracing off it
+// returns at once.
+func flushSpans(ctx context.Context, lc *lifecycle, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := lc.flush(ctx); err != nil {
+		log.WarnContext(ctx, "spans not exported before the invocation ended", "err", err)
+	}
 }
 
 // albTooLarge reports whether resp, encoded as the runtime encodes it
