@@ -288,6 +288,17 @@ func (e *Embedder) texts(in openai.EmbeddingInput) ([]string, error) {
 // failure cancels the calls still running.
 func (e *Embedder) invokeAll(ctx context.Context, m Model, fam *embeddingFamily, texts []string, dims int, inputType string,
 	vectors [][]byte, tokens []int) error {
+	if len(tokens) == 1 {
+		// One call (one text, or one Cohere batch): on this goroutine, whose
+		// stack has already grown, as ConverseN does; a new goroutine would
+		// grow its stack through the SDK's middleware chain on every request.
+		n, err := e.invoke(ctx, m, fam, texts, dims, inputType, vectors)
+		if err != nil {
+			return &InputError{First: 0, Last: len(texts) - 1, Err: err}
+		}
+		tokens[0] = n
+		return nil
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	limit := e.Concurrency
