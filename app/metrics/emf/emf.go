@@ -36,7 +36,8 @@ const DefaultNamespace = "OpenBedrock/Gateway"
 //     with authentication off)
 //   - ExceptionType: BedrockErrors
 //   - none: CacheReadTokens, CacheWriteTokens, UnknownCost (1 when the model
-//     has no price), BedrockRetries; KeyRefreshes, KeyRefreshFailures,
+//     has no price), BedrockRetries, Failovers (1 when a fallback region or
+//     model served; the line's Region property says which); KeyRefreshes, KeyRefreshFailures,
 //     ModelRefreshes, ModelRefreshFailures (counted since the previous line,
 //     when they moved); at start-up ColdStart and InitDuration (ms)
 //
@@ -105,6 +106,7 @@ type emfRequest struct {
 	CostUSD          *float64 `json:"CostUSD,omitempty"`
 	UnknownCost      *int     `json:"UnknownCost,omitempty"`
 	BedrockErrors    *int     `json:"BedrockErrors,omitempty"`
+	Failovers        *int     `json:"Failovers,omitempty"`
 
 	KeyRefreshes         *int64 `json:"KeyRefreshes,omitempty"`
 	KeyRefreshFailures   *int64 `json:"KeyRefreshFailures,omitempty"`
@@ -114,6 +116,7 @@ type emfRequest struct {
 	RequestID        string `json:"RequestId,omitempty"`
 	BedrockRequestID string `json:"BedrockRequestId,omitempty"`
 	Stream           bool   `json:"Stream,omitempty"`
+	Region           string `json:"Region,omitempty"` // the Bedrock region that served
 }
 
 type emfInit struct {
@@ -132,6 +135,7 @@ var (
 	emfKeyMetrics     = []emfMetric{{"InputTokens", "Count"}, {"OutputTokens", "Count"}, {"CacheReadTokens", "Count"}, {"CacheWriteTokens", "Count"}, {"CostUSD", "None"}}
 	emfTotalMetrics   = []emfMetric{{"CacheReadTokens", "Count"}, {"CacheWriteTokens", "Count"}, {"UnknownCost", "Count"}, {"BedrockRetries", "Count"}}
 	emfErrorMetrics   = []emfMetric{{"BedrockErrors", "Count"}}
+	emfFailoverMetric = emfMetric{"Failovers", "Count"}
 	emfRefreshMetrics = []emfMetric{{"KeyRefreshes", "Count"}, {"KeyRefreshFailures", "Count"}, {"ModelRefreshes", "Count"}, {"ModelRefreshFailures", "Count"}}
 	emfInitMetrics    = []emfMetric{{"ColdStart", "Count"}, {"InitDuration", "Milliseconds"}}
 )
@@ -169,6 +173,7 @@ func (e *Observer) End(ex *metrics.Exchange) {
 		RequestID:        ex.RequestID,
 		BedrockRequestID: ex.BedrockRequestID(),
 		Stream:           ex.Stream,
+		Region:           ex.Region,
 	}
 	dirs := []emfDirective{e.directive([]string{"Route", "Status"}, emfRequestMetrics)}
 	var totals, perKey []emfMetric
@@ -202,6 +207,11 @@ func (e *Observer) End(ex *metrics.Exchange) {
 	if len(perKey) > 0 {
 		line.KeyName = e.pricing.KeyLabel(ex.Key)
 		dirs = append(dirs, e.directive([]string{"KeyName"}, perKey))
+	}
+	if ex.FailedOver {
+		one := 1
+		line.Failovers = &one
+		totals = append(totals, emfFailoverMetric)
 	}
 	if kr, kf, mr, mf, changed := e.refreshDeltas(); changed {
 		line.KeyRefreshes, line.KeyRefreshFailures, line.ModelRefreshes, line.ModelRefreshFailures = &kr, &kf, &mr, &mf

@@ -247,3 +247,23 @@ func TestEMFPerKey(t *testing.T) {
 		t.Error("an unauthenticated request has a KeyName metric set")
 	}
 }
+
+// TestEMFFailovers: a request a fallback served counts in Failovers, with
+// the region as a property, not a dimension (a billed metric per region).
+func TestEMFFailovers(t *testing.T) {
+	var out bytes.Buffer
+	e := emf.New(&out, "", testOptions(t))
+	ex := chatExchange(listed, "k", cost.Usage{Input: 1})
+	ex.Region, ex.FailedOver = "us-west-2", true
+	e.End(ex)
+	ex = chatExchange(listed, "k", cost.Usage{Input: 1})
+	ex.Region = "us-east-1"
+	e.End(ex)
+	lines := parseEMF(t, out.String())
+	if lines[0]["Failovers"] != float64(1) || lines[0]["Region"] != "us-west-2" || !strings.Contains(strings.Join(directives(t, lines[0])[""], ","), "Failovers") {
+		t.Errorf("failed-over line: Failovers %v, Region %v, totals %v", lines[0]["Failovers"], lines[0]["Region"], directives(t, lines[0])[""])
+	}
+	if _, ok := lines[1]["Failovers"]; ok || lines[1]["Region"] != "us-east-1" {
+		t.Errorf("line served in the gateway's region: Failovers %v, Region %v", lines[1]["Failovers"], lines[1]["Region"])
+	}
+}
