@@ -46,6 +46,16 @@
 // own API passes through Raw and RawStream: the client's body sent byte for
 // byte, Bedrock's answer and stream frames handed back as they came.
 //
+// # Failover
+//
+// The handler wraps step 3 (with the translation of step 2 for a fallback
+// model) in Service.Failover, which makes the call again in the fallback
+// regions and then with the fallback models while its error FailsOver.
+// The Service methods call the region the context Failover gives them
+// names (one client per region, built at start-up), so an adapter's call
+// is the same with or without failover; a stream fails over only while it
+// is opened, before step 4 sends anything.
+//
 // # Errors
 //
 // Classify is the one classification of Bedrock errors into kinds. An
