@@ -64,6 +64,9 @@ type config struct {
 	ShutdownTimeout    time.Duration
 	MaxConcurrent      int
 	RequestTimeout     time.Duration
+	// BedrockIdleTimeout (BEDROCK_IDLE_TIMEOUT) ends a Bedrock answer that
+	// sends nothing for this long (a stalled stream); 0 turns it off.
+	BedrockIdleTimeout time.Duration
 	ReadTimeout        time.Duration // READ_TIMEOUT: a request body's arrival
 	WriteTimeout       time.Duration // WRITE_TIMEOUT: each write of a response
 	// PprofAddr (PPROF_ADDR) serves net/http/pprof for profiling, e.g. in
@@ -137,6 +140,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		MaxConcurrent:       p.int("MAX_CONCURRENT_REQUESTS", 1024),
 		RequestTimeout:      p.duration("REQUEST_TIMEOUT", 10*time.Minute),
+		BedrockIdleTimeout:  p.duration("BEDROCK_IDLE_TIMEOUT", 2*time.Minute),
 		ReadTimeout:         p.duration("READ_TIMEOUT", server.DefaultReadTimeout),
 		WriteTimeout:        p.duration("WRITE_TIMEOUT", server.DefaultWriteTimeout),
 		LambdaMode:          p.str("LAMBDA_MODE", "alb"),

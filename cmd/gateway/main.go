@@ -217,7 +217,8 @@ func loadAWS(ctx context.Context, cfg config) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	awsCfg.HTTPClient = bedrock.ShieldBodies(awsCfg.HTTPClient) // after loading, so AWS_CA_BUNDLE has been applied
+	// after loading, so AWS_CA_BUNDLE has been applied
+	awsCfg.HTTPClient = bedrock.LimitIdle(bedrock.ShieldBodies(awsCfg.HTTPClient), cfg.BedrockIdleTimeout)
 	return awsCfg, nil
 }
 
