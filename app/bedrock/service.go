@@ -59,6 +59,10 @@ type ServiceOptions struct {
 	// Tracer, when set, traces every call: a GenAI client span from the
 	// request to the end of the answer, with a child span per HTTP attempt.
 	Tracer trace.TracerProvider
+	// TraceContent, when positive, lets the Converse spans carry the
+	// prompt and completion (gen_ai.input.messages, gen_ai.output.messages,
+	// gen_ai.system_instructions), each cut at that many bytes: LOG_BODIES.
+	TraceContent int
 }
 
 // ErrStreamsEnded ends streams open when the gateway shuts down.
@@ -77,6 +81,7 @@ type Service struct {
 	regions       []Region                      // Runtime's first, then the fallbacks
 	failover      func(ctx context.Context, from, to Target, err error)
 	tracer        trace.Tracer // nil: tracing off
+	traceContent  int          // ServiceOptions.TraceContent
 }
 
 // NewService returns a service over o.Runtime.
@@ -92,7 +97,7 @@ func NewService(o ServiceOptions) *Service {
 		add = append(add, func(st *middleware.Stack) error { return st.Initialize.Add(mw, middleware.Before) })
 	}
 	if o.Tracer != nil {
-		s.tracer = o.Tracer.Tracer(TracerName)
+		s.tracer, s.traceContent = o.Tracer.Tracer(TracerName), o.TraceContent
 		mw := middleware.FinalizeMiddlewareFunc("GatewayTracer", s.traceAttempt)
 		add = append(add, func(st *middleware.Stack) error { return st.Finalize.Insert(mw, "Retry", middleware.After) })
 	}
@@ -124,6 +129,7 @@ func (s *Service) streamException(ctx context.Context, op string, err error) {
 // Converse makes one Converse call.
 func (s *Service) Converse(ctx context.Context, in *bedrockruntime.ConverseInput) (*bedrockruntime.ConverseOutput, error) {
 	ctx, span := s.startCall(ctx, "Converse", aws.ToString(in.ModelId), inferenceParams(in.InferenceConfig)...)
+	span.input(in.System, in.Messages)
 	out, err := s.runtime(ctx).Converse(ctx, in, s.observed)
 	if err != nil {
 		span.end(err)
@@ -131,6 +137,7 @@ func (s *Service) Converse(ctx context.Context, in *bedrockruntime.ConverseInput
 	}
 	span.usage(out.Usage)
 	span.finish(string(out.StopReason))
+	span.output(out.Output, out.StopReason)
 	span.end(nil)
 	return out, nil
 }
@@ -183,6 +190,7 @@ func (s *Service) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeMode
 // when it is retryable.
 func (s *Service) ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput) (*EventStream, error) {
 	ctx, span := s.startCall(ctx, "ConverseStream", aws.ToString(in.ModelId), inferenceParams(in.InferenceConfig)...)
+	span.input(in.System, in.Messages)
 	for attempt := 0; ; attempt++ {
 		out, err := s.runtime(ctx).ConverseStream(ctx, in, s.observed, ownStreamDecoder)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,6 +66,8 @@ type callSpan struct {
 	model    string
 	attempts atomic.Int32
 	ended    atomic.Bool
+	content  int             // bytes of prompt and completion kept; 0: none
+	text     strings.Builder // a stream's text so far, when content > 0
 }
 
 // callSpanKey is where the SDK middleware finds the call's span.
@@ -92,7 +95,7 @@ func (s *Service) startCall(ctx context.Context, sdkOp, model string, params ...
 	} else if len(s.regions) > 0 && s.regions[0].Name != "" {
 		sp.SetAttributes(attribute.String("cloud.region", s.regions[0].Name))
 	}
-	cs := &callSpan{span: sp, model: model}
+	cs := &callSpan{span: sp, model: model, content: s.traceContent}
 	return context.WithValue(ctx, callSpanKey{}, cs), cs
 }
 
@@ -221,6 +224,7 @@ func (c *callSpan) event(ev types.ConverseStreamOutput) {
 	if c == nil {
 		return
 	}
+	c.streamText(ev)
 	switch v := ev.(type) {
 	case *types.ConverseStreamOutputMemberMessageStop:
 		c.finish(string(v.Value.StopReason))

@@ -118,8 +118,9 @@ type Options struct {
 	// discards them. Without one, the access log has no cost.
 	Observer Observer
 	// LogBodies (LOG_BODIES) adds the request and response bodies, cut at
-	// LogBodiesMaxBytes (default 4096), to the access log. Off, no prompt
-	// or completion is ever logged.
+	// LogBodiesMaxBytes (default 4096), to the access log, and the prompt
+	// and completion to the Bedrock spans when tracing. Off, no prompt or
+	// completion is ever logged or traced.
 	LogBodies         bool
 	LogBodiesMaxBytes int
 
@@ -211,7 +212,7 @@ func New(o Options) http.Handler {
 	s := &Server{opts: o, log: o.Logger, instance: newInstanceID(), started: time.Now()}
 	s.bedrock = bedrock.NewService(bedrock.ServiceOptions{Runtime: o.Bedrock, StreamRetries: o.StreamRetries,
 		StreamsEnd: o.StreamsEnd, Observe: s.observeCall,
-		Region: s.region(), Fallbacks: o.Fallbacks, OnFailover: s.logFailover, Tracer: o.Tracing})
+		Region: s.region(), Fallbacks: o.Fallbacks, OnFailover: s.logFailover, Tracer: o.Tracing, TraceContent: traceContent(o)})
 	if s.opts.Embedder == nil {
 		s.opts.Embedder = &bedrock.Embedder{Client: s.bedrock}
 	}

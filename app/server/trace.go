@@ -71,3 +71,12 @@ func traceID(c *gin.Context) string {
 	}
 	return ""
 }
+
+// traceContent is how much of each prompt and completion the Bedrock spans
+// may carry: as much as the access log (LogBodies), else nothing.
+func traceContent(o Options) int {
+	if o.LogBodies {
+		return o.LogBodiesMaxBytes
+	}
+	return 0
+}

@@ -3,6 +3,7 @@ package collectortest
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -315,5 +316,40 @@ func TestTracingOff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTracesWithLogBodies: LOG_BODIES lets the Bedrock spans carry the
+// prompt and completion, in the GenAI conventions' message shape, as it
+// lets the access log carry the bodies.
+func TestTracesWithLogBodies(t *testing.T) {
+	col := startCollector(t, "")
+	g := startGateway(t, "OTEL_EXPORTER_OTLP_ENDPOINT="+col.Endpoint, "OTEL_BSP_SCHEDULE_DELAY=50", "LOG_BODIES=true")
+	for _, stream := range []string{"false", "true"} {
+		tp, traceID, _ := newTraceparent()
+		resp, body := g.post(t, "/api/v1/chat/completions", `{"model":"`+model+`","stream":`+stream+`,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"`+secret+`\n@emulate {\"text\":[\"Hel\",\"lo\"]}"}]}`,
+			"traceparent", tp)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %s: status %d: %s", stream, resp.StatusCode, body)
+		}
+		chat := named(t, col.waitSpans(t, 3, inTrace(traceID)), "chat "+model, 1)[0]
+		var in []struct {
+			Role  string `json:"role"`
+			Parts []struct {
+				Type    string `json:"type"`
+				Content string `json:"content"`
+			} `json:"parts"`
+		}
+		if err := json.Unmarshal([]byte(fmt.Sprint(chat.Attrs["gen_ai.input.messages"])), &in); err != nil ||
+			len(in) != 1 || in[0].Role != "user" || len(in[0].Parts) == 0 || !strings.Contains(in[0].Parts[0].Content, secret) {
+			t.Errorf("stream %s: gen_ai.input.messages = %v (%v); want the user's message", stream, chat.Attrs["gen_ai.input.messages"], err)
+		}
+		if got := fmt.Sprint(chat.Attrs["gen_ai.system_instructions"]); got != `[{"type":"text","content":"Be brief."}]` {
+			t.Errorf("stream %s: gen_ai.system_instructions = %s", stream, got)
+		}
+		want := `[{"role":"assistant","parts":[{"type":"text","content":"Hello"}],"finish_reason":"end_turn"}]`
+		if got := fmt.Sprint(chat.Attrs["gen_ai.output.messages"]); got != want {
+			t.Errorf("stream %s: gen_ai.output.messages = %s, want %s", stream, got, want)
+		}
 	}
 }
