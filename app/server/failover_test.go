@@ -350,3 +350,24 @@ func TestFailoverHeadersExposed(t *testing.T) {
 		t.Errorf("got %d, model %q, exposed headers %q; want 200 and both headers exposed", resp.StatusCode, resp.Header.Get(server.ModelHeader), exposed)
 	}
 }
+
+// TestFailoverFirstFrame: a stream whose first frame is a throttling
+// exception (after its reopenings in the region) fails over: nothing had
+// gone to the client.
+func TestFailoverFirstFrame(t *testing.T) {
+	g := newFailoverGateway(t, []string{"us-west-2"})
+	g.primary.Script(func(bedrocktest.Request) *bedrocktest.Reply {
+		return &bedrocktest.Reply{StreamError: &bedrocktest.Error{Type: "throttlingException"}, StreamErrorAfter: -1}
+	})
+	for _, r := range []struct{ name, path, body string }{
+		{"chat", "/api/v1/chat/completions", `{"stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+		{"bedrock converse-stream", "/bedrock/model/" + modelClaude + "/converse-stream", `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			resp, body := g.post(t, r.path, r.body)
+			if resp.StatusCode != http.StatusOK || resp.Header.Get(server.RegionHeader) != "us-west-2" || strings.Contains(body, "hrottl") {
+				t.Errorf("got %d from %q: %q; want a clean stream from us-west-2", resp.StatusCode, resp.Header.Get(server.RegionHeader), body)
+			}
+		})
+	}
+}
