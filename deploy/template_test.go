@@ -928,6 +928,9 @@ var gatewaySettings = map[string]string{
 	"HIDE_LEGACY_MODELS":    "HideLegacyModels",
 	"KEY_LIMITS":            "KeyLimits",
 	"METRICS_MAX_KEY_NAMES": "MetricsMaxKeyNames",
+	"FALLBACK_REGIONS":      "FallbackRegions",
+	"MODEL_FALLBACKS":       "ModelFallbacks",
+	"BEDROCK_IDLE_TIMEOUT":  "BedrockIdleTimeout",
 }
 
 // TestGatewaySettings checks every gateway function passes the settings
@@ -997,6 +1000,18 @@ func TestSettingsPatterns(t *testing.T) {
 		{"GuardrailVersion", "DRAFT", true},
 		{"GuardrailVersion", "3", true},
 		{"GuardrailVersion", "latest", false},
+		{"FallbackRegions", "", true},
+		{"FallbackRegions", "us-west-2,us-east-2", true},
+		{"FallbackRegions", "us-west-2, eu-central-1", true},
+		{"FallbackRegions", "us-west-2;eu-central-1", false},
+		{"ModelFallbacks", "", true},
+		{"ModelFallbacks", "us.anthropic.claude-sonnet-4-5-20250929-v1:0=global.anthropic.claude-sonnet-4-5-20250929-v1:0|us.amazon.nova-pro-v1:0", true},
+		{"ModelFallbacks", "claude-sonnet-4-5=claude-haiku-4-5;gpt-4o=us.amazon.nova-pro-v1:0", true},
+		{"ModelFallbacks", "claude-sonnet-4-5", false},
+		{"BedrockIdleTimeout", "2m", true},
+		{"BedrockIdleTimeout", "1m30s", true},
+		{"BedrockIdleTimeout", "0", true},
+		{"BedrockIdleTimeout", "two minutes", false},
 	}
 	for _, tt := range tests {
 		pattern, _ := field(params, tt.param, "AllowedPattern").(string)
