@@ -177,7 +177,7 @@ func TestDashboardQueriesUseRegisteredMetrics(t *testing.T) {
 	for _, want := range []string{"gateway_requests_total", "gateway_request_duration_seconds_bucket",
 		"gateway_time_to_first_token_seconds_bucket", "gateway_upstream_duration_seconds_bucket", "gateway_overhead_seconds_bucket",
 		"gateway_tokens_total", "gateway_cost_usd_total", "gateway_unknown_cost_requests_total", "gateway_bedrock_errors_total",
-		"gateway_bedrock_retries_total", "gateway_in_flight_requests", "gateway_in_flight_streams", "gateway_key_requests_total"} {
+		"gateway_bedrock_retries_total", "gateway_in_flight_requests", "gateway_in_flight_streams", "gateway_key_requests_total", "gateway_failovers_total"} {
 		if !used[want] {
 			t.Errorf("no panel shows %s", want)
 		}
