@@ -128,7 +128,7 @@ func (s *Service) streamException(ctx context.Context, op string, err error) {
 
 // Converse makes one Converse call.
 func (s *Service) Converse(ctx context.Context, in *bedrockruntime.ConverseInput) (*bedrockruntime.ConverseOutput, error) {
-	ctx, span := s.startCall(ctx, "Converse", aws.ToString(in.ModelId), inferenceParams(in.InferenceConfig)...)
+	ctx, span := s.startCall(ctx, "Converse", aws.ToString(in.ModelId), s.inferenceParams(in.InferenceConfig)...)
 	span.input(in.System, in.Messages)
 	out, err := s.runtime(ctx).Converse(ctx, in, s.observed)
 	if err != nil {
@@ -189,7 +189,7 @@ func (s *Service) InvokeModel(ctx context.Context, in *bedrockruntime.InvokeMode
 // the first frame is an ordinary error: after up to StreamRetries reopenings
 // when it is retryable.
 func (s *Service) ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput) (*EventStream, error) {
-	ctx, span := s.startCall(ctx, "ConverseStream", aws.ToString(in.ModelId), inferenceParams(in.InferenceConfig)...)
+	ctx, span := s.startCall(ctx, "ConverseStream", aws.ToString(in.ModelId), s.inferenceParams(in.InferenceConfig)...)
 	span.input(in.System, in.Messages)
 	for attempt := 0; ; attempt++ {
 		out, err := s.runtime(ctx).ConverseStream(ctx, in, s.observed, ownStreamDecoder)

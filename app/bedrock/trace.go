@@ -79,13 +79,10 @@ func (s *Service) startCall(ctx context.Context, sdkOp, model string, params ...
 		return ctx, nil
 	}
 	op := opChat
-	switch {
-	case sdkOp == "CountTokens":
+	if sdkOp == "CountTokens" {
 		op = opCountTokens
-	default:
-		if v, ok := ctx.Value(operationKey{}).(string); ok {
-			op = v
-		}
+	} else if v, ok := ctx.Value(operationKey{}).(string); ok {
+		op = v
 	}
 	ctx, sp := s.tracer.Start(ctx, op+" "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
 		attrProvider.String("aws.bedrock"), attrOperation.String(op), attrRequestModel.String(model), attrBedrockOp.String(sdkOp)))
@@ -99,9 +96,10 @@ func (s *Service) startCall(ctx context.Context, sdkOp, model string, params ...
 	return context.WithValue(ctx, callSpanKey{}, cs), cs
 }
 
-// inferenceParams are the request parameters of a Converse call.
-func inferenceParams(c *types.InferenceConfiguration) []attribute.KeyValue {
-	if c == nil {
+// inferenceParams are the request parameters of a Converse call; nothing
+// (no allocation) when not tracing.
+func (s *Service) inferenceParams(c *types.InferenceConfiguration) []attribute.KeyValue {
+	if s.tracer == nil || c == nil {
 		return nil
 	}
 	var kv []attribute.KeyValue
