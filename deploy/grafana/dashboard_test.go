@@ -76,7 +76,8 @@ func registered(tb testing.TB) map[string]bool {
 	msg := "slow down"
 	for _, id := range []string{model, "acme.unpriced-v1"} {
 		ex := &metrics.Exchange{Route: "/api/v1/chat/completions", Status: 200, Model: id, Key: "k", Stream: true,
-			Usage: cost.Usage{Input: 1, Output: 1}, Duration: time.Second, Upstream: time.Second / 2, TTFT: time.Second / 2}
+			Usage: cost.Usage{Input: 1, Output: 1}, Duration: time.Second, Upstream: time.Second / 2, TTFT: time.Second / 2,
+			Region: "us-west-2", FailedOver: true}
 		obs.Begin(ex)
 		obs.StreamStarted(ex)
 		obs.Upstream(ex, metrics.Call{Operation: "ConverseStream", Duration: time.Second, Attempts: 2, Err: &types.ThrottlingException{Message: &msg}})
