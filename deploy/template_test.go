@@ -445,12 +445,14 @@ func albGateway(f func(name string) any) any {
 	return map[string]any{"Fn::If": []any{"UseGatewayImage", f(gatewayImage), f("GatewayFunction")}}
 }
 
-// listOnlyActions are the Bedrock actions that support no resource-level
-// permissions and so need Resource "*".
-var listOnlyActions = []string{"bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles"}
+// listOnlyActions are the actions that support no resource-level
+// permissions and so need Resource "*": Bedrock's two List actions, and
+// X-Ray's writes (the collector layer's, when OtelCollectorLayerArn is set).
+var listOnlyActions = []string{"bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles",
+	"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
-// cfnIAMProblems: no wildcard actions; Resource "*" only for the two List
-// actions; each permitted action scoped to the resource it needs; no
+// cfnIAMProblems: no wildcard actions; Resource "*" only for the
+// listOnlyActions; each permitted action scoped to the resource it needs; no
 // managed policies or SAM policy templates that could widen this.
 func cfnIAMProblems(t cfnTemplate) []string {
 	var problems []string
@@ -1022,5 +1024,47 @@ func TestSettingsPatterns(t *testing.T) {
 		if got := re.MatchString(tt.in); got != tt.want {
 			t.Errorf("%s pattern on %q: got %v, want %v", tt.param, tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestOtelCollectorLayer checks the optional collector layer: with
+// OtelCollectorLayerArn the zip functions carry it and trace to it
+// (OTEL_TRACES_EXPORTER otlp, else none), the role may write to X-Ray only
+// then, and the image function, which takes no layers, is left alone.
+func TestOtelCollectorLayer(t *testing.T) {
+	tmpl := loadCFN(t, samTemplate)
+	if got := tmpl.Conditions["HasOtelCollector"]; !reflect.DeepEqual(got, map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{ref("OtelCollectorLayerArn"), ""}}}}) {
+		t.Errorf("HasOtelCollector %v, want OtelCollectorLayerArn not empty", got)
+	}
+	for _, name := range []string{"GatewayFunction", "GatewayStreamFunction", gatewayImage} {
+		fn, ok := tmpl.resource(name)
+		if !ok {
+			t.Fatalf("no %s", name)
+		}
+		wantEnv := map[string]any{"Fn::If": []any{"HasOtelCollector", "otlp", "none"}}
+		if got := field(fn.Props, "Environment", "Variables", "OTEL_TRACES_EXPORTER"); !reflect.DeepEqual(got, wantEnv) {
+			t.Errorf("%s OTEL_TRACES_EXPORTER %v, want %v", name, got, wantEnv)
+		}
+		if name == gatewayImage {
+			if field(fn.Props, "Layers") != nil {
+				t.Errorf("%s has Layers; an image function takes none", name)
+			}
+			continue
+		}
+		wantLayers := map[string]any{"Fn::If": []any{"HasOtelCollector", []any{ref("OtelCollectorLayerArn")}, ref("AWS::NoValue")}}
+		if got := field(fn.Props, "Layers"); !reflect.DeepEqual(got, wantLayers) {
+			t.Errorf("%s Layers %v, want %v", name, got, wantLayers)
+		}
+	}
+	var write []any
+	for _, st := range field(tmpl.Resources, "GatewayRole", "Properties", "Policies").([]any) {
+		for _, s := range list(field(st, "PolicyDocument", "Statement")) {
+			if args, ok := field(s, "Fn::If").([]any); ok && len(args) == 3 && field(args[1], "Sid") == "WriteTraces" {
+				write = args
+			}
+		}
+	}
+	if len(write) != 3 || write[0] != "HasOtelCollector" || !reflect.DeepEqual(write[2], ref("AWS::NoValue")) {
+		t.Errorf("X-Ray writes are %v, want them only under HasOtelCollector", write)
 	}
 }
