@@ -10,15 +10,18 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // exporter POSTs spans to an OTLP/HTTP endpoint as protobuf, retrying what
-// the OTLP specification calls retryable (429, 502, 503, 504 and failed
+// the OTLP specification calls retryable (429, 502, 503, 504 and broken
 // connections) with a growing back-off or the server's Retry-After, until
-// the export's timeout.
+// the export's timeout. A refused connection is not retried: nothing
+// listens there (a Lambda without its collector extension), and waiting
+// would only delay the invocation that flushes; that batch is dropped.
 type exporter struct {
 	url     string
 	headers map[string]string
@@ -88,6 +91,9 @@ func (e *exporter) post(ctx context.Context, body []byte) (wait time.Duration, e
 		req.Header.Set(k, v)
 	}
 	resp, err := e.client.Do(req)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return -1, fmt.Errorf("export spans to %s: %w", e.url, err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("export spans to %s: %w", e.url, err)
 	}

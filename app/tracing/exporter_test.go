@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -93,5 +94,29 @@ func TestExportGivesUpOnBadRequest(t *testing.T) {
 	}
 	if wait, err := e.post(context.Background(), []byte{}); err == nil || wait >= 0 || calls.Load() != 1 {
 		t.Errorf("got wait %v, err %v after %d calls; want no retry and an error", wait, err, calls.Load())
+	}
+}
+
+// TestExportGivesUpOnRefusedConnection: with no collector listening, an
+// export fails at once instead of retrying until its timeout (a Lambda
+// invocation would wait for it).
+func TestExportGivesUpOnRefusedConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	tr, err := New(Config{Enabled: true, URL: "http://" + addr + "/v1/traces", Timeout: 10 * time.Second}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Shutdown(context.Background())
+	_, span := tr.Provider.Tracer("test").Start(context.Background(), "a span")
+	span.End()
+	start := time.Now()
+	_ = tr.Flush(context.Background())
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("flush took %v with nothing listening, want it to give up at once", d)
 	}
 }
