@@ -116,7 +116,7 @@ tools: tools-moto tools-rie ## Install missing test tools (moto_server for the A
 # FUZZ_TARGETS: module:package:FuzzFunc[:build tags], one per parser of
 # untrusted input. Their seed corpora (testdata/fuzz and f.Add) run in every
 # go test, so make test runs them.
-FUZZ_TARGETS := .:./app/openai:FuzzChatRequest .:./app/openai:FuzzEmbeddingRequest .:./app/bedrock:FuzzTranslate \
+FUZZ_TARGETS := .:./app/openai:FuzzChatRequest .:./app/openai:FuzzEmbeddingRequest .:./app/bedrock:FuzzTranslate .:./app/bedrock:FuzzEmbeddingVector \
 	.:./app/server:FuzzClientIP .:./app/auth:FuzzParseSecret .:./cmd/gateway:FuzzALBRequest:lambda \
 	bench:./cmd/loadgen:FuzzReadSSE bench:./cmd/loadgen:FuzzReadEventStream
 FUZZTIME ?= 30s
