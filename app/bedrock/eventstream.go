@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"runtime"
 
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
@@ -23,7 +24,16 @@ type EventStream struct {
 	// stops before it was cut short.
 	ended bool
 	span  *callSpan
+	// flush, when set, runs each time Events is about to wait for Bedrock.
+	flush func()
 }
+
+// FlushWhenIdle has Events call flush each time it is about to wait for
+// Bedrock's next event. An encoder that writes each event without flushing
+// it then sends the events that arrived together in one write, and each
+// one as soon as no other is ready: forwarding stays immediate, and a burst
+// of events costs one system call instead of one each.
+func (s *EventStream) FlushWhenIdle(flush func()) { s.flush = flush }
 
 // Events yields the first event, then each event as Bedrock sends it, until
 // the stream ends, fails or the gateway shuts down (see Err). It is meant
@@ -40,31 +50,58 @@ func (s *EventStream) Events() iter.Seq[types.ConverseStreamOutput] {
 		}
 		events := s.stream.Events()
 		for {
-			select {
-			case ev, ok := <-events:
-				if !ok {
-					err := s.stream.Err()
-					if err == nil && !s.ended {
-						err = cutShort(s.ctx, "ConverseStream", "its metadata event")
-					}
-					if err != nil {
-						s.svc.streamException(s.ctx, "ConverseStream", err)
-						s.err = Classify(err)
-					}
-					s.span.end(s.err)
-					return
-				}
-				s.see(ev)
-				s.span.event(ev)
-				if !yield(ev) {
-					return
-				}
-			case <-s.svc.streamsEnd:
+			ev, ok, ended := s.next(events)
+			if ended {
 				s.err = ErrStreamsEnded
 				s.span.end(s.err)
 				return
 			}
+			if !ok {
+				err := s.stream.Err()
+				if err == nil && !s.ended {
+					err = cutShort(s.ctx, "ConverseStream", "its metadata event")
+				}
+				if err != nil {
+					s.svc.streamException(s.ctx, "ConverseStream", err)
+					s.err = Classify(err)
+				}
+				s.span.end(s.err)
+				return
+			}
+			s.see(ev)
+			s.span.event(ev)
+			if !yield(ev) {
+				return
+			}
 		}
+	}
+}
+
+// next receives the next event (ok false when the SDK closed the channel),
+// or reports that the gateway is shutting its streams down. When no event
+// is ready it gives the SDK's reader goroutines one chance to hand over one
+// already in flight, then flushes and waits.
+func (s *EventStream) next(events <-chan types.ConverseStreamOutput) (ev types.ConverseStreamOutput, ok, ended bool) {
+	if s.flush != nil {
+		for try := 0; try < 2; try++ {
+			select {
+			case ev, ok = <-events:
+				return ev, ok, false
+			case <-s.svc.streamsEnd:
+				return nil, false, true
+			default:
+			}
+			if try == 0 {
+				runtime.Gosched()
+			}
+		}
+		s.flush()
+	}
+	select {
+	case ev, ok = <-events:
+		return ev, ok, false
+	case <-s.svc.streamsEnd:
+		return nil, false, true
 	}
 }
 

@@ -178,6 +178,8 @@ func (s *Server) streamChat(c *gin.Context, model bedrock.Model, name string, tr
 	ex.TTFT = time.Since(ex.Start)
 	c.Status(http.StatusOK)
 	w := &sseWriter{w: c.Writer}
+	stream.FlushWhenIdle(w.flush)
+	defer w.flush()
 	conv := call.NewStream(id, name, created)
 	defer func() {
 		ex.Usage, ex.ServiceTier = openAIUsage(conv.Usage()), conv.Tier()
@@ -206,7 +208,9 @@ func (s *Server) streamChat(c *gin.Context, model bedrock.Model, name string, tr
 	_ = w.done()
 }
 
-// sseWriter writes `data: <json>\n\n` events and flushes each one.
+// sseWriter writes `data: <json>\n\n` events. They are flushed when the
+// Bedrock stream has no other event ready (EventStream.FlushWhenIdle) and
+// at the end (done).
 type sseWriter struct {
 	w   gin.ResponseWriter
 	buf bytes.Buffer
@@ -219,6 +223,7 @@ func (s *sseWriter) chunk(ch *openai.ChatCompletionChunk) error {
 	return s.event(ch)
 }
 
+// event writes one event, unflushed.
 func (s *sseWriter) event(v any) error {
 	s.buf.Reset()
 	s.buf.WriteString("data: ")
@@ -228,19 +233,19 @@ func (s *sseWriter) event(v any) error {
 		return err
 	}
 	s.buf.WriteByte('\n')
-	return s.flush()
+	_, err := s.w.Write(s.buf.Bytes())
+	return err
 }
 
+// done ends the stream with [DONE] and flushes.
 func (s *sseWriter) done() error {
-	s.buf.Reset()
-	s.buf.WriteString("data: [DONE]\n\n")
-	return s.flush()
-}
-
-func (s *sseWriter) flush() error {
-	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
+	if _, err := s.w.WriteString("data: [DONE]\n\n"); err != nil {
 		return err
 	}
-	s.w.Flush() // gin's Flush is a no-op where the writer cannot flush (ALB adapter)
+	s.flush()
 	return nil
 }
+
+// flush sends what was written. gin's Flush is a no-op where the writer
+// cannot flush (the ALB adapter).
+func (s *sseWriter) flush() { s.w.Flush() }

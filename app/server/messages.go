@@ -10,6 +10,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -152,7 +153,7 @@ func (s *Server) handleMessages(c *gin.Context) {
 	enc := bedrock.NewAnthropicStream(id, servedName(head.Model, model, served))
 	defer func() { ex.Usage = anthropicUsage(enc.Usage()) }()
 	w := s.startAnthropicStream(c, ex)
-	if w.write(enc.Start()...) != nil || w.ping() != nil {
+	if w.write(append(enc.Start(), anthropic.PingEvent{Type: anthropic.EventPing})...) != nil {
 		return
 	}
 	if !relay(s, w, stream.Events(), stream.Close, encodeWith(w, enc.Event)) {
@@ -163,6 +164,7 @@ func (s *Server) handleMessages(c *gin.Context) {
 		return
 	}
 	_ = w.write(enc.Finish()...)
+	w.flush()
 }
 
 // servedName is the model name an answer gives: the client's for the model
@@ -241,7 +243,9 @@ func (s *Server) messagesNative(c *gin.Context, raw []byte, model bedrock.Model,
 	}
 	if err := st.Err(); err != nil {
 		w.fail(s, c, err)
+		return
 	}
+	w.flush()
 }
 
 // DroppedBetasHeader names the anthropic-beta values the gateway did not
@@ -269,6 +273,7 @@ func (s *Server) startAnthropicStream(c *gin.Context, ex *metrics.Exchange) *ant
 	return &anthropicWriter{w: c.Writer}
 }
 
+// write writes events, unflushed.
 func (a *anthropicWriter) write(evs ...anthropic.Event) error {
 	a.buf.Reset()
 	for _, ev := range evs {
@@ -276,24 +281,33 @@ func (a *anthropicWriter) write(evs ...anthropic.Event) error {
 			return err
 		}
 	}
-	return a.flush()
+	return a.put()
 }
 
+// ping writes a ping event and flushes it.
 func (a *anthropicWriter) ping() error {
-	return a.write(anthropic.PingEvent{Type: anthropic.EventPing})
+	if err := a.write(anthropic.PingEvent{Type: anthropic.EventPing}); err != nil {
+		return err
+	}
+	a.flush()
+	return nil
 }
 
-func (a *anthropicWriter) flush() error {
+// put writes the buffered events, unflushed: relay flushes when no other
+// event is ready, and the handler's end flushes the rest.
+func (a *anthropicWriter) put() error {
 	if a.buf.Len() == 0 {
 		return nil
 	}
 	if _, err := a.w.Write(a.buf.Bytes()); err != nil {
 		return err
 	}
-	a.w.Flush()
 	a.last = time.Now()
 	return nil
 }
+
+// flush sends what was written.
+func (a *anthropicWriter) flush() { a.w.Flush() }
 
 // chunk relays one event of a native Claude stream, noting its usage. The
 // message_stop loses Bedrock's amazon-bedrock-invocationMetrics member,
@@ -344,7 +358,7 @@ func (a *anthropicWriter) chunk(b []byte, u *anthropic.Usage) error {
 	if ev.Type == anthropic.EventMessageStart {
 		_ = anthropic.AppendEvent(&a.buf, anthropic.PingEvent{Type: anthropic.EventPing})
 	}
-	return a.flush()
+	return a.put()
 }
 
 // fail ends a started stream with an error event, unless the client is gone.
@@ -353,6 +367,7 @@ func (a *anthropicWriter) fail(s *Server, c *gin.Context, err error) {
 		return // the client went away: nobody to tell
 	}
 	_ = a.write(s.failure(c, err).anthropicError(c.GetString(ctxRequestID)))
+	a.flush()
 }
 
 // encodeWith writes what an encoder makes of each upstream event.
@@ -392,6 +407,28 @@ func relay[T any](s *Server, w *anthropicWriter, events iter.Seq[T], stop func()
 	tick := time.NewTicker(s.opts.PingInterval)
 	defer tick.Stop()
 	for {
+		// Send the events that are ready without flushing; flush before
+		// waiting for more (see EventStream.FlushWhenIdle).
+		select {
+		case ev := <-ch:
+			if send(ev) != nil {
+				return false
+			}
+			continue
+		case <-ended:
+			return true
+		default:
+		}
+		runtime.Gosched() // one chance for an event already on its way
+		select {
+		case ev := <-ch:
+			if send(ev) != nil {
+				return false
+			}
+			continue
+		default:
+		}
+		w.flush()
 		select {
 		case ev := <-ch:
 			if send(ev) != nil {

@@ -336,6 +336,8 @@ func (s *Server) streamResponse(c *gin.Context, p *preparedResponse, base openai
 	ex.TTFT = time.Since(ex.Start)
 	c.Status(http.StatusOK)
 	w := &eventWriter{w: c.Writer}
+	stream.FlushWhenIdle(w.flush)
+	defer w.flush()
 	enc := rc.NewResponseStream(base, newID)
 	defer func() { ex.Usage, ex.ServiceTier = openAIUsage(bedrock.Usage(enc.Usage())), enc.Tier() }()
 
@@ -368,8 +370,9 @@ func responseErrorCode(ae *apiError) string {
 	return "server_error"
 }
 
-// eventWriter writes Responses stream events (`event:` and `data:` lines)
-// and flushes after each batch.
+// eventWriter writes Responses stream events (`event:` and `data:` lines).
+// They are flushed when the Bedrock stream has no other event ready
+// (EventStream.FlushWhenIdle) and when the handler returns.
 type eventWriter struct {
 	w   gin.ResponseWriter
 	buf bytes.Buffer
@@ -391,12 +394,12 @@ func (e *eventWriter) send(events []openai.StreamEvent) error {
 		}
 		e.buf.WriteByte('\n')
 	}
-	if _, err := e.w.Write(e.buf.Bytes()); err != nil {
-		return err
-	}
-	e.w.Flush()
-	return nil
+	_, err := e.w.Write(e.buf.Bytes())
+	return err
 }
+
+// flush sends what was written.
+func (e *eventWriter) flush() { e.w.Flush() }
 
 // errResponseNotFound is the 404 for an id the store does not hold.
 func errResponseNotFound(id, param string) *apiError {
