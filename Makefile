@@ -17,7 +17,7 @@ EMULATOR_PORT ?= 4000
 # module with its root, so a fresh clone builds them all.
 MODULES := . bench deploy app/anthropic/sdktest app/tracing/collectortest
 
-.PHONY: help build build-lambda demo docker test fmt-check vet test-go fuzz soak bench bench-smoke tools clean
+.PHONY: help build build-lambda demo docker test fmt-check vet test-go testbins check-modules fuzz soak bench bench-smoke tools clean
 
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -50,7 +50,8 @@ docker: ## Build the gateway and canary images (Docker with BuildKit; multi-arch
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
 	docker build --build-arg VERSION=$(VERSION) --target canary -t $(IMAGE)-canary:$(VERSION) .
 
-test: tools fmt-check vet lint-template test-go ## Everything CI runs: gofmt, go vet (both builds), cfn-lint, go test -race, in every module.
+test: tools fmt-check lint-template ## Everything CI runs: gofmt, cfn-lint, then go vet (both builds) and go test -race of every module, as parallel jobs.
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target check-modules
 
 fmt-check: ## gofmt check of every Go file of every module.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -75,23 +76,53 @@ changed=$$(diff <($(GO) list -deps -test -f "$$f" ./... | sort) <($(GO) list -ta
 		$$1 !~ /\.test$$/ { for (i = 1; i <= NF; i++) if ($$i in s) { sub(/_test$$/, "", $$1); print $$1; next } }' | sort -u
 endef
 
-vet: ## go vet, server and Lambda builds, in every module.
-	@set -e; for m in $(MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet $(VETFLAGS) ./... && \
-		pkgs=$$($(LAMBDA_PKGS)) && if [ -n "$$pkgs" ]; then echo "go vet -tags lambda" $$pkgs; $(GO) vet $(VETFLAGS) -tags lambda $$pkgs; fi); done
-
 # The binaries the tests run (gateway, bootstrap, emulator, RIE, load
-# generator, bare proxy) are built once, into a temporary directory named in
-# GATEWAY_TEST_BIN_DIR, and shared by cmd/gateway, cmd/canary and
-# bench/cmd/bench (internal/testbin); run alone, a package builds its own.
-# The second run compiles the Lambda entry point into the packages with
-# lambda-tagged files; the Lambda build itself runs under RIE in
-# cmd/gateway's TestLambdaUnderRIE and cmd/canary's TestCanaryEndToEnd.
-test-go: ## go test -race in every module, and cmd/gateway with -tags lambda; helper binaries built once.
-	@set -e; bins=$$(mktemp -d); trap 'rm -rf "$$bins"' EXIT; \
-	echo "building the test binaries into $$bins"; $(GO) run -race ./internal/testbin/build "$$bins"; \
-	export GATEWAY_TEST_BIN_DIR="$$bins"; \
-	for m in $(MODULES); do echo "go test ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...); done; \
-	echo "go test -tags lambda ./cmd/gateway/..."; $(GO) test -race -count=1 -tags lambda ./cmd/gateway/...
+# generator, bare proxy) are built once, into TESTBIN_DIR, which the tests
+# find in GATEWAY_TEST_BIN_DIR (internal/testbin); cmd/gateway, cmd/canary,
+# bench/cmd/bench and bench/soak share them. Run alone, a package builds
+# its own. The Lambda build itself runs under RIE in cmd/gateway's
+# TestLambdaUnderRIE and cmd/canary's TestCanaryEndToEnd; test-go also
+# tests cmd/gateway with -tags lambda.
+TESTBIN_DIR := $(CURDIR)/$(BIN)/testbin
+# go test runs without its own vet: go vet has run the full set of checks
+# on the same packages, and vet's analysis of every dependency for its
+# narrower set would otherwise run a second time.
+GOTEST := $(GO) test -race -count=1 -vet=off
+
+testbins: ## Build the binaries the tests run into bin/testbin.
+	@echo "building the test binaries into $(TESTBIN_DIR)"; $(GO) run ./internal/testbin/build "$(TESTBIN_DIR)"
+
+test-go: testbins ## go test -race in every module, and cmd/gateway with -tags lambda (no vet; make test vets first).
+	@set -e; export GATEWAY_TEST_BIN_DIR="$(TESTBIN_DIR)"; \
+	for m in $(MODULES); do echo "go test ($$m)"; (cd $$m && $(GOTEST) ./...); done; \
+	echo "go test -tags lambda ./cmd/gateway/..."; $(GOTEST) -tags lambda ./cmd/gateway/...
+
+# make test runs each module's vet and then its tests as jobs of one
+# parallel make (TEST_JOBS at once, output kept together per job), so that
+# one job's linking, waiting and single-package compiles leave the other
+# cores to the rest. The root module's vet goes first: it compiles the
+# standard library and the shared dependencies with -race, which every
+# other module's vet and tests then find in the build cache instead of
+# compiling them at the same moment. The test binaries build alongside it
+# (they compile without -race, nothing is shared).
+TEST_JOBS ?= 3
+modname = $(if $(filter .,$(1)),root,$(subst /,-,$(1)))
+
+# module-checks defines vet-mod-NAME and test-mod-NAME for module $(1).
+define module-checks
+.PHONY: vet-mod-$(call modname,$(1)) test-mod-$(call modname,$(1))
+vet-mod-$(call modname,$(1)): $(if $(filter .,$(1)),,vet-mod-root)
+	@echo "go vet ($(1))"; cd $(1) && $$(GO) vet $$(VETFLAGS) ./... && \
+	pkgs=$$$$($$(LAMBDA_PKGS)) && if [ -n "$$$$pkgs" ]; then echo "go vet -tags lambda" $$$$pkgs; $$(GO) vet $$(VETFLAGS) -tags lambda $$$$pkgs; fi
+test-mod-$(call modname,$(1)): vet-mod-$(call modname,$(1)) testbins
+	@echo "go test ($(1))"; export GATEWAY_TEST_BIN_DIR="$$(TESTBIN_DIR)"; cd $(1) && $$(GOTEST) ./...$(if $(filter .,$(1)), && \
+	echo "go test -tags lambda ./cmd/gateway/..." && $$(GOTEST) -tags lambda ./cmd/gateway/...)
+endef
+$(foreach m,$(MODULES),$(eval $(call module-checks,$(m))))
+
+check-modules: $(foreach m,$(MODULES),test-mod-$(call modname,$(m)))
+
+vet: $(foreach m,$(MODULES),vet-mod-$(call modname,$(m))) ## go vet, server and Lambda builds, in every module.
 
 # The soak test (bench/soak) runs the gateway and emulator binaries with the
 # emulator's faults on; make test runs a short one (about 12 s, 32 clients).
@@ -111,7 +142,7 @@ bench-smoke: ## A seconds-long run of the benchmark harness; make test runs it t
 
 # tools installs what the tests need and a fresh machine may lack. Add other
 # tools as prerequisites: `tools: tools-x`.
-tools: tools-moto tools-rie ## Install missing test tools (moto_server for the API-key store tests, the Lambda RIE).
+tools: tools-moto ## Install missing test tools (moto_server for the API-key store tests; the tests build the Lambda RIE, pinned in go.mod, themselves).
 
 # FUZZ_TARGETS: module:package:FuzzFunc[:build tags], one per parser of
 # untrusted input. Their seed corpora (testdata/fuzz and f.Add) run in every
@@ -130,9 +161,8 @@ fuzz: ## Fuzz each parser of untrusted input for FUZZTIME (default 30s; make tes
 
 .PHONY: tools-moto tools-rie lint-template build-GatewayFunction build-GatewayStreamFunction build-CanaryFunction
 # The Lambda Runtime Interface Emulator is a Go tool pinned in go.mod; the
-# tests build it themselves, this puts it in $(go env GOPATH)/bin for manual runs.
-# It builds with the flags of the tests' copy (internal/testbin), so in make
-# test the two share one compilation.
+# tests build it themselves (testbins), this puts it in $(go env GOPATH)/bin
+# for manual runs, built with the flags of the tests' copy.
 tools-rie: ## go install the Lambda Runtime Interface Emulator pinned in go.mod.
 	CGO_ENABLED=0 $(GO) install -trimpath github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 
