@@ -79,8 +79,13 @@ endef
 # The binaries the tests run (gateway, bootstrap, emulator, RIE, load
 # generator, bare proxy) are built once, into TESTBIN_DIR, which the tests
 # find in GATEWAY_TEST_BIN_DIR (internal/testbin); cmd/gateway, cmd/canary,
-# bench/cmd/bench and bench/soak share them. Run alone, a package builds
-# its own. The Lambda build itself runs under RIE in cmd/gateway's
+# bench/cmd/bench and bench/soak share them. They build with -race, as the
+# tests do: they then share every compiled package with the tests instead
+# of compiling the standard library and every dependency a second time,
+# and a data race in the gateway, the emulator or RIE under the end-to-end
+# tests and the soak fails them. make build, make bench and make soak
+# build the shipped flags; run alone, a package builds its own with them.
+# The Lambda build itself runs under RIE in cmd/gateway's
 # TestLambdaUnderRIE and cmd/canary's TestCanaryEndToEnd; test-go also
 # tests cmd/gateway with -tags lambda.
 TESTBIN_DIR := $(CURDIR)/$(BIN)/testbin
@@ -88,9 +93,14 @@ TESTBIN_DIR := $(CURDIR)/$(BIN)/testbin
 # on the same packages, and vet's analysis of every dependency for its
 # narrower set would otherwise run a second time.
 GOTEST := $(GO) test -race -count=1 -vet=off
+# A race-enabled process sleeps a second on exit by default (to catch races
+# at exit); every test binary and every black-box process of make test is
+# one, so that second is left out unless GORACE says otherwise.
+GORACE ?= atexit_sleep_ms=0
+export GORACE
 
-testbins: ## Build the binaries the tests run into bin/testbin.
-	@echo "building the test binaries into $(TESTBIN_DIR)"; $(GO) run ./internal/testbin/build "$(TESTBIN_DIR)"
+testbins: ## Build the binaries the tests run into bin/testbin (with -race).
+	@echo "building the test binaries into $(TESTBIN_DIR)"; $(GO) run -race ./internal/testbin/build -race "$(TESTBIN_DIR)"
 
 test-go: testbins ## go test -race in every module, and cmd/gateway with -tags lambda (no vet; make test vets first).
 	@set -e; export GATEWAY_TEST_BIN_DIR="$(TESTBIN_DIR)"; \
@@ -103,26 +113,31 @@ test-go: testbins ## go test -race in every module, and cmd/gateway with -tags l
 # cores to the rest. The root module's vet goes first: it compiles the
 # standard library and the shared dependencies with -race, which every
 # other module's vet and tests then find in the build cache instead of
-# compiling them at the same moment. The test binaries build alongside it
-# (they compile without -race, nothing is shared).
+# compiling them at the same moment; the test binaries build after it too.
 TEST_JOBS ?= 3
 modname = $(if $(filter .,$(1)),root,$(subst /,-,$(1)))
 
-# module-checks defines vet-mod-NAME and test-mod-NAME for module $(1).
+# module-checks defines vet-mod-NAME, vet-lambda-NAME (the Lambda build's
+# vet, a job of its own) and test-mod-NAME for module $(1).
 define module-checks
-.PHONY: vet-mod-$(call modname,$(1)) test-mod-$(call modname,$(1))
+.PHONY: vet-mod-$(call modname,$(1)) vet-lambda-$(call modname,$(1)) test-mod-$(call modname,$(1))
 vet-mod-$(call modname,$(1)): $(if $(filter .,$(1)),,vet-mod-root)
-	@echo "go vet ($(1))"; cd $(1) && $$(GO) vet $$(VETFLAGS) ./... && \
-	pkgs=$$$$($$(LAMBDA_PKGS)) && if [ -n "$$$$pkgs" ]; then echo "go vet -tags lambda" $$$$pkgs; $$(GO) vet $$(VETFLAGS) -tags lambda $$$$pkgs; fi
-test-mod-$(call modname,$(1)): vet-mod-$(call modname,$(1)) testbins
+	@echo "go vet ($(1))"; cd $(1) && $$(GO) vet $$(VETFLAGS) ./...
+vet-lambda-$(call modname,$(1)): vet-mod-$(call modname,$(1))
+	@cd $(1) && pkgs=$$$$($$(LAMBDA_PKGS)) && if [ -n "$$$$pkgs" ]; then echo "go vet -tags lambda ($(1))" $$$$pkgs; $$(GO) vet $$(VETFLAGS) -tags lambda $$$$pkgs; fi
+test-mod-$(call modname,$(1)): vet-mod-$(call modname,$(1)) check-testbins
 	@echo "go test ($(1))"; export GATEWAY_TEST_BIN_DIR="$$(TESTBIN_DIR)"; cd $(1) && $$(GOTEST) ./...$(if $(filter .,$(1)), && \
 	echo "go test -tags lambda ./cmd/gateway/..." && $$(GOTEST) -tags lambda ./cmd/gateway/...)
 endef
 $(foreach m,$(MODULES),$(eval $(call module-checks,$(m))))
 
-check-modules: $(foreach m,$(MODULES),test-mod-$(call modname,$(m)))
+check-modules: $(foreach m,$(MODULES),test-mod-$(call modname,$(m)) vet-lambda-$(call modname,$(m)))
 
-vet: $(foreach m,$(MODULES),vet-mod-$(call modname,$(m))) ## go vet, server and Lambda builds, in every module.
+.PHONY: check-testbins
+check-testbins: vet-mod-root
+	@$(MAKE) --no-print-directory testbins
+
+vet: $(foreach m,$(MODULES),vet-mod-$(call modname,$(m)) vet-lambda-$(call modname,$(m))) ## go vet, server and Lambda builds, in every module.
 
 # The soak test (bench/soak) runs the gateway and emulator binaries with the
 # emulator's faults on; make test runs a short one (about 12 s, 32 clients).

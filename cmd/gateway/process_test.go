@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"debug/buildinfo"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -43,7 +45,8 @@ type gatewayProcess struct {
 func startGateway(tb testing.TB, cmd *exec.Cmd, port string, env ...string) *gatewayProcess {
 	tb.Helper()
 	cmd.Env = append([]string{"HOST=127.0.0.1", "PORT=" + port, "API_KEY=sk-process-test", "AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true", "LOG_FORMAT=text"}, env...)
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true", "LOG_FORMAT=text",
+		"GORACE=" + os.Getenv("GORACE")}, env...)
 	logs := &strings.Builder{}
 	var mu sync.Mutex
 	cmd.Stdout = writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
@@ -178,8 +181,10 @@ func TestShutdownDeadlineEndsStreamsWithAnError(t *testing.T) {
 	waitUntil(t, "the emulator to see the stream cancelled", func() bool { return emu.Cancellations() == 1 })
 }
 
-// TestEmptyRoot runs the static binary in a root holding only itself and the
-// CA bundle, as in the scratch container image.
+// TestEmptyRoot runs the binary in a root holding only itself and the CA
+// bundle, as in the scratch container image. The shipped build is static;
+// the race build make test runs (testbin.Race) links the C library the
+// race runtime needs, so that library and its loader join it there.
 func TestEmptyRoot(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("chroot needs root")
@@ -188,9 +193,19 @@ func TestEmptyRoot(t *testing.T) {
 	root := t.TempDir()
 	mustCopy(t, bin, filepath.Join(root, "gateway"), 0o755)
 	mustCopy(t, "/etc/ssl/certs/ca-certificates.crt", filepath.Join(root, "etc/ssl/certs/ca-certificates.crt"), 0o644)
+	want := 2
+	if libs := raceLibraries(t, bin); len(libs) > 0 {
+		tops := map[string]bool{}
+		for _, l := range libs {
+			mustCopy(t, l, filepath.Join(root, l), 0o755)
+			tops[strings.Split(strings.TrimPrefix(l, "/"), "/")[0]] = true
+		}
+		want += len(tops)
+		t.Logf("race build: %v in the root too", libs)
+	}
 	entries, _ := os.ReadDir(root)
-	if len(entries) != 2 {
-		t.Fatalf("root holds %d entries", len(entries))
+	if len(entries) != want {
+		t.Fatalf("root holds %d entries, want %d", len(entries), want)
 	}
 	cmd := exec.Command("/gateway")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
@@ -271,3 +286,46 @@ func waitUntil(tb testing.TB, what string, cond func() bool) {
 }
 
 var _ = errors.New
+
+// raceLibraries returns the shared libraries (with the dynamic loader) a
+// race build of the gateway needs, and fails the test when a build that is
+// not a race build is not static: the shipped one runs in a scratch image.
+func raceLibraries(tb testing.TB, bin string) []string {
+	tb.Helper()
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	race := false
+	for _, s := range info.Settings {
+		race = race || s.Key == "-race" && s.Value == "true"
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	dynamic := false
+	for _, p := range f.Progs {
+		dynamic = dynamic || p.Type == elf.PT_INTERP
+	}
+	if !race {
+		if dynamic {
+			tb.Fatalf("%s is dynamically linked: the shipped build must be static (CGO_ENABLED=0)", bin)
+		}
+		return nil
+	}
+	out, err := exec.Command("ldd", bin).Output()
+	if err != nil {
+		tb.Fatalf("ldd %s: %v", bin, err)
+	}
+	var libs []string
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, field := range strings.Fields(line) {
+			if strings.HasPrefix(field, "/") {
+				libs = append(libs, field)
+			}
+		}
+	}
+	return libs
+}

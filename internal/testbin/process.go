@@ -57,6 +57,7 @@ func Start(tb testing.TB, bin string, args []string, addr string, env ...string)
 	cmd.Dir = home
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
+		"GORACE=" + os.Getenv("GORACE"), // make test's race builds: no sleep at exit
 		"HOME=" + home,
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=test",

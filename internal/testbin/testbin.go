@@ -49,9 +49,7 @@ const (
 const gatewayModule = "github.com/openbedrock/gateway"
 
 // spec is how a binary builds: in which module (a directory of the
-// repository) and with which go build arguments. Every binary builds with
-// -trimpath (and CGO_ENABLED=0), so their common packages, the standard
-// library first, compile once for all of them.
+// repository) and with which go build arguments, as shipped (see Flags).
 type spec struct {
 	module string
 	args   []string
@@ -84,30 +82,68 @@ func Root(ctx context.Context) (string, error) {
 	return dir, nil
 }
 
-// Build builds name into dir; root is the repository root.
+// Flags is how Build compiles.
+type Flags int
+
+const (
+	// Shipped compiles as the Makefile's build targets do: -trimpath and
+	// CGO_ENABLED=0, so the binaries' common packages, the standard library
+	// first, compile once for all of them.
+	Shipped Flags = iota
+	// Race compiles with -race and otherwise the go command's defaults, the
+	// flags of `go test -race`: make test builds the binaries so, so that
+	// they share every compiled package with the tests (a second set of
+	// the standard library and every dependency is most of a cold run's
+	// compiling otherwise), and a data race in the gateway, the emulator or
+	// RIE under the end-to-end tests and the soak fails them (the race
+	// detector exits with status 66).
+	Race
+)
+
+// Build builds name into dir with the shipped flags; root is the
+// repository root.
 func Build(ctx context.Context, root, dir string, name Name) error {
+	return BuildWith(ctx, root, dir, name, Shipped)
+}
+
+// BuildWith builds name into dir with flags.
+func BuildWith(ctx context.Context, root, dir string, name Name, flags Flags) error {
 	s, ok := specs[name]
 	if !ok {
 		return fmt.Errorf("build %s: no such binary", name)
 	}
-	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", filepath.Join(dir, string(name))}, s.args...)...)
+	args := []string{"build", "-o", filepath.Join(dir, string(name))}
+	env := os.Environ()
+	if flags == Race {
+		args = append(args, "-race")
+		for _, a := range s.args {
+			if a != "-trimpath" {
+				args = append(args, a)
+			}
+		}
+	} else {
+		args = append(args, s.args...)
+		env = append(env, "CGO_ENABLED=0")
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = filepath.Join(root, s.module)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w\n%s", strings.Join(s.args, " "), err, out)
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args[3:], " "), err, out)
 	}
 	return nil
 }
 
-// BuildAll builds every binary into dir, one after the other: the builds
-// share most packages, and the Go build cache serves each one once.
-func BuildAll(ctx context.Context, dir string) error {
+// BuildAll builds every binary into dir with flags, one after the other:
+// the builds share most packages, and the Go build cache serves each one
+// once.
+func BuildAll(ctx context.Context, dir string, flags Flags) error {
 	root, err := Root(ctx)
 	if err != nil {
 		return err
 	}
 	for _, n := range Names() {
-		if err := Build(ctx, root, dir, n); err != nil {
+		if err := BuildWith(ctx, root, dir, n, flags); err != nil {
 			return err
 		}
 	}

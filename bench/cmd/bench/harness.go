@@ -128,6 +128,7 @@ func (h *harness) logf(format string, args ...any) {
 func (h *harness) baseEnv() []string {
 	return []string{
 		"PATH=" + os.Getenv("PATH"),
+		"GORACE=" + os.Getenv("GORACE"), // make test's race builds (-bins): no sleep at exit
 		"HOME=" + h.work,
 		"AWS_CONFIG_FILE=" + filepath.Join(h.work, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(h.work, "aws-credentials"),
