@@ -43,7 +43,7 @@ var cpuComponents = []component{
 	{"  request body decode", []string{"github.com/openbedrock/gateway/app/server.decodeJSON"}},
 	{"  OpenAI to Converse translation", []string{"github.com/openbedrock/gateway/app/bedrock.(*Translator).Translate"}},
 	{"  response JSON (gin)", []string{"github.com/gin-gonic/gin.(*Context).JSON"}},
-	{"  SSE chunk conversion and encoding", []string{"github.com/openbedrock/gateway/app/bedrock.(*Stream).Event", "github.com/openbedrock/gateway/app/server.(*sseWriter).event"}},
+	{"  SSE chunk conversion and encoding", []string{"github.com/openbedrock/gateway/app/bedrock.(*Stream).Event", "github.com/openbedrock/gateway/app/server.(*sseWriter).event", "github.com/openbedrock/gateway/app/server.(*sseWriter).flush"}},
 	{"  access log (slog)", []string{"log/slog.(*Logger).LogAttrs"}},
 	{"  embeddings: Bedrock response scan (vectors' shape)", []string{"github.com/openbedrock/gateway/app/bedrock.parseCohere", "github.com/openbedrock/gateway/app/bedrock.parseTitan"}},
 	{"  embeddings: response write (vectors copied)", []string{"github.com/openbedrock/gateway/app/openai.(*EmbeddingResponse).AppendJSON"}},
@@ -63,7 +63,7 @@ var allocComponents = []component{
 	{"request body decode", []string{"github.com/openbedrock/gateway/app/server.decodeJSON"}},
 	{"OpenAI to Converse translation", []string{"github.com/openbedrock/gateway/app/bedrock.(*Translator).Translate"}},
 	{"response JSON (gin)", []string{"github.com/gin-gonic/gin.(*Context).JSON"}},
-	{"SSE chunk conversion and encoding", []string{"github.com/openbedrock/gateway/app/bedrock.(*Stream).Event", "github.com/openbedrock/gateway/app/server.(*sseWriter).event"}},
+	{"SSE chunk conversion and encoding", []string{"github.com/openbedrock/gateway/app/bedrock.(*Stream).Event", "github.com/openbedrock/gateway/app/server.(*sseWriter).event", "github.com/openbedrock/gateway/app/server.(*sseWriter).flush"}},
 	{"embeddings: Bedrock response scan", []string{"github.com/openbedrock/gateway/app/bedrock.parseCohere", "github.com/openbedrock/gateway/app/bedrock.parseTitan"}},
 }
 

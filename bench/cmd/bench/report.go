@@ -164,7 +164,7 @@ func (r *report) limitsSection(b *strings.Builder) {
 				p(" Vectors: scanning Bedrock's answer %s, writing the response %s (the numbers are copied, not decoded).", pr.pct("  embeddings: Bedrock response scan"), pr.pct("  embeddings: response write"))
 			}
 			if sc == "stream" {
-				p(" The SDK's event-stream reader %s; each SSE chunk is its own write and flush (%s with the system calls), as forwarding chunks as they arrive requires.", pr.pct("SDK event-stream reader"), pr.pct("  SSE chunk"))
+				p(" The SDK's event-stream reader %s; each SSE chunk is encoded and written as it arrives (%s) and flushed as soon as no other event is ready, so events that arrive together share one system call.", pr.pct("SDK event-stream reader"), pr.pct("  SSE chunk"))
 			}
 		}
 		p("\n")

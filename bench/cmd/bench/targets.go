@@ -218,7 +218,18 @@ func (r *report) routeVerdict(sc string, c int, note string) verdict {
 	v.Baseline = fmt.Sprintf("%s: %.0f%% of proxy; gateway %.0f req/s, proxy %.0f", base, 100*baseRatio, g.Res.RPS, px.Res.RPS)
 	v.Status = metIf(ratio >= 0.9*baseRatio)
 	v.Why = fmt.Sprintf("gateway CPU %.0f µs/request vs %.0f for %s", g.ServerCPU, bg.ServerCPU, base)
+	if why := routeCost[sc]; why != "" && g.ServerCPU > bg.ServerCPU {
+		v.Why += "; " + why
+	}
 	return v
+}
+
+// routeCost says what a route does per answer beyond its chat baseline.
+var routeCost = map[string]string{
+	"responses-stream": "a Responses stream is more events than a chat stream for the same answer (response.created and in_progress, " +
+		"output_item and content_part added and done, output_text.done) and response.completed repeats the whole response, each JSON-encoded",
+	"messages-stream": "the Messages route reads Bedrock's events on a goroutine of its own, so that it can send Anthropic's pings while " +
+		"Bedrock is silent: one more hand-off between goroutines per event",
 }
 
 // slowInits names the n slowest package initialisers.
@@ -294,7 +305,7 @@ func (r *report) streamVerdicts() []verdict {
 			chunks.Baseline += fmt.Sprintf("; direct p50 %.1f ms", d.Res.Spread.P50)
 		}
 		chunks.Status = metIf(g.Res.Spread.Min >= 0.5*gaps && g.Res.Spread.P50 >= 0.9*gaps)
-		chunks.Why = "each Bedrock event is written and flushed as its own SSE event"
+		chunks.Why = "each Bedrock event is written as it arrives and flushed as soon as no other is ready"
 	}
 	return []verdict{errs, chunks}
 }
