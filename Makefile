@@ -51,7 +51,7 @@ docker: ## Build the gateway and canary images (Docker with BuildKit; multi-arch
 	docker build --build-arg VERSION=$(VERSION) --target canary -t $(IMAGE)-canary:$(VERSION) .
 
 test: tools fmt-check lint-template ## Everything CI runs: gofmt, cfn-lint, then go vet (both builds) and go test -race of every module, as parallel jobs.
-	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target check-modules
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) $(OUTPUT_SYNC) check-modules
 
 # The checks compile without DWARF debug information: a fifth less CPU for
 # the compiler (about 100 s of a cold make test on two cores) and smaller
@@ -123,6 +123,8 @@ test-go: testbins ## go test -race in every module, and cmd/gateway with -tags l
 # other module's vet and tests then find in the build cache instead of
 # compiling them at the same moment; the test binaries build after it too.
 TEST_JOBS ?= 3
+# GNU make 3 (macOS's) has no --output-sync: the jobs' lines interleave there.
+OUTPUT_SYNC := $(if $(filter 3.%,$(MAKE_VERSION)),,--output-sync=target)
 modname = $(if $(filter .,$(1)),root,$(subst /,-,$(1)))
 
 # module-checks defines vet-mod-NAME, vet-lambda-NAME (the Lambda build's
